@@ -1,0 +1,11 @@
+"""The implementation of the imapclient plugin, one module per job.
+
+- ``options``: the configuration options and their help.
+- ``settings``: turns those options into validated connection settings.
+- ``message``: builds the RFC 5322 draft with the directive attached.
+- ``credentials``: finds the password (keyring, authentication.conf, prompt).
+- ``session``: connects, secures and logs in, translating faults to errors.
+- ``drafts``: finds the Drafts folder and appends the draft.
+- ``unsent``: keeps a message that could not be stored on disk.
+- ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
+"""

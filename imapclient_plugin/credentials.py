@@ -1,0 +1,98 @@
+"""Finds the IMAP password: keyring, then authentication.conf, then a prompt.
+
+A missing or locked keyring is not an error, only a source with nothing in
+it.  The password lives in a ``Password`` whose repr hides it, and is never
+logged or written anywhere but the keyring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from breezy import config as _config
+from breezy import trace, ui
+
+from . import errors
+from .settings import IMAPSettings
+
+KEYRING = "keyring"
+AUTHENTICATION_CONF = "authentication.conf"
+PROMPT = "prompt"
+AUTH_SCHEME = "imap"
+
+
+@dataclasses.dataclass(frozen=True)
+class Password:
+    """A password and where it came from."""
+
+    value: str = dataclasses.field(repr=False)
+    source: str
+
+
+def find_password(settings: IMAPSettings) -> Password:
+    """Return the password for ``settings``, prompting as the last resort."""
+    for source, lookup in (
+        (KEYRING, _from_keyring),
+        (AUTHENTICATION_CONF, _from_authentication_conf),
+        (PROMPT, _from_prompt),
+    ):
+        value = lookup(settings)
+        if value:
+            trace.mutter("imapclient: password for %s from %s",
+                         settings.username, source)
+            return Password(value, source)
+    raise errors.NoPassword(settings.host, settings.username)
+
+
+def offer_to_store(settings: IMAPSettings, password: Password) -> None:
+    """After a login with a typed password, offer to keep it in the keyring."""
+    if password.source != PROMPT:
+        return
+    import keyring
+    from keyring.backends import fail
+
+    if isinstance(keyring.get_keyring(), fail.Keyring):
+        return
+    if not ui.ui_factory.get_boolean(
+        "Store the password for %s on %s in the keyring"
+        % (settings.username, settings.host)
+    ):
+        return
+    try:
+        keyring.set_password(settings.host, settings.username, password.value)
+    except Exception as e:  # any backend failure: the draft is stored anyway
+        trace.warning("Could not store the password in the keyring: %s",
+                      type(e).__name__)
+    else:
+        trace.note("Password stored in the keyring.")
+
+
+def _from_keyring(settings: IMAPSettings):
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        return keyring.get_password(settings.host, settings.username)
+    except KeyringError as e:
+        trace.mutter("imapclient: no usable keyring: %s", type(e).__name__)
+    except Exception as e:  # a broken backend must not stop the send
+        trace.warning("The keyring failed (%s); trying other password sources.",
+                      type(e).__name__)
+    return None
+
+
+def _from_authentication_conf(settings: IMAPSettings):
+    credentials = _config.AuthenticationConfig().get_credentials(
+        AUTH_SCHEME, settings.host, port=settings.port, user=settings.username
+    )
+    if credentials is None:
+        return None
+    return credentials.get("password")
+
+
+def _from_prompt(settings: IMAPSettings):
+    return ui.ui_factory.get_password(
+        "IMAP password for %(user)s on %(host)s",
+        user=settings.username,
+        host=settings.host,
+    )

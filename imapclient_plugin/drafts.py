@@ -1,0 +1,78 @@
+"""Finds the Drafts folder and appends the draft to it.
+
+Discovery order: the folder flagged \\Drafts (RFC 6154); a folder with a
+common drafts name, also under the personal namespace; else ``Drafts`` is
+created.  imapclient encodes folder names in modified UTF-7 on the wire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Optional
+
+import imapclient
+from imapclient.imapclient import DRAFT, DRAFTS, SEEN
+
+from . import errors
+from .session import server_text
+
+COMMON_DRAFTS_NAMES = (
+    "Drafts",
+    "INBOX.Drafts",
+    "INBOX/Drafts",
+    "[Gmail]/Drafts",
+    "[Google Mail]/Drafts",
+    "Draft",
+)
+DRAFT_FLAGS = (DRAFT, SEEN)
+APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftsFolder:
+    name: str
+    how_found: str
+
+
+def find_drafts_folder(
+    client: imapclient.IMAPClient, configured: Optional[str]
+) -> DraftsFolder:
+    """The configured folder, else the discovered or newly created one."""
+    if configured:
+        return DraftsFolder(configured, "set by imap_mailbox")
+    listing = client.list_folders()
+    for flags, _delimiter, name in listing:
+        if any(flag.lower() == DRAFTS.lower() for flag in flags):
+            return DraftsFolder(name, "flagged \\Drafts by the server")
+    existing = {name.lower(): name for _flags, _delimiter, name in listing}
+    personal = _personal_prefix(client) + "Drafts"
+    for candidate in (personal,) + COMMON_DRAFTS_NAMES:
+        if candidate.lower() in existing:
+            return DraftsFolder(existing[candidate.lower()], "found by its name")
+    client.create_folder(personal)
+    return DraftsFolder(personal, "created, as the server had no drafts folder")
+
+
+def append_draft(
+    client: imapclient.IMAPClient, folder: str, data: bytes, host: str
+) -> Optional[int]:
+    """APPEND with \\Draft and \\Seen; the new UID when the server says it."""
+    try:
+        response = client.append(folder, data, flags=DRAFT_FLAGS)
+    except imapclient.exceptions.IMAPClientAbortError:
+        raise
+    except imapclient.exceptions.IMAPClientError as e:
+        text = server_text(e)
+        if "[TRYCREATE]" in text.upper() or "[NONEXISTENT]" in text.upper():
+            raise errors.MailboxRefused(host, folder, text)
+        raise errors.ServerRefused(host, 'storing the draft in "%s"' % folder, text)
+    match = APPENDUID.search(response or b"")
+    return int(match.group(1)) if match else None
+
+
+def _personal_prefix(client: imapclient.IMAPClient) -> str:
+    if not client.has_capability("NAMESPACE"):
+        return ""
+    personal = client.namespace().personal
+    return personal[0][0] if personal else ""

@@ -1,0 +1,136 @@
+"""Errors a user can act on: each says what failed and what to change.
+
+All are ``BzrError`` subclasses, so ``brz`` prints them as one paragraph
+with a non-zero exit and no traceback.  None ever contains a password.
+"""
+
+from breezy.errors import BzrError
+
+
+class IMAPDraftError(BzrError):
+    """Base class: anything that stops a draft from being stored."""
+
+
+class MissingServer(IMAPDraftError):
+    _fmt = (
+        "No IMAP server is configured for mail_client = imapclient."
+        " Set one with: brz config imap_server=imap.example.com"
+    )
+
+
+class InvalidSetting(IMAPDraftError):
+    _fmt = (
+        'Invalid %(option)s "%(value)s": %(reason)s.'
+        " Fix it with: brz config %(option)s=%(example)s"
+    )
+
+    def __init__(self, option: str, value: str, reason: str, example: str) -> None:
+        super().__init__(option=option, value=value, reason=reason, example=example)
+
+
+class ServerNotFound(IMAPDraftError):
+    _fmt = (
+        "Cannot find the IMAP server %(host)s (%(reason)s)."
+        " Check the host name in imap_server and your network."
+    )
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(host=host, reason=reason)
+
+
+class ConnectionFailed(IMAPDraftError):
+    _fmt = (
+        "Cannot connect to the IMAP server %(host)s port %(port)d: %(reason)s."
+        " Check imap_server (host and port) and that the server is up."
+    )
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(host=host, port=port, reason=reason)
+
+
+class ConnectionTimedOut(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s port %(port)d did not answer within"
+        " %(timeout)g seconds. Check imap_server and imap_security (a TLS port"
+        " spoken to in plaintext, or the reverse, can hang), or raise"
+        " imap_timeout."
+    )
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        super().__init__(host=host, port=port, timeout=timeout)
+
+
+class ConnectionLost(IMAPDraftError):
+    _fmt = "The connection to the IMAP server %(host)s was lost: %(reason)s."
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(host=host, reason=reason)
+
+
+class TLSFailed(IMAPDraftError):
+    _fmt = (
+        "TLS with the IMAP server %(host)s port %(port)d failed: %(reason)s."
+        " Check that imap_security (%(security)s) and the port in imap_server"
+        " match what the server offers."
+    )
+
+    def __init__(self, host: str, port: int, security: str, reason: str) -> None:
+        super().__init__(host=host, port=port, security=security, reason=reason)
+
+
+class StartTLSNotOffered(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s does not offer STARTTLS, so nothing was"
+        " sent to it. Use imap_security=imaps (port 993) if it supports TLS,"
+        " or imap_security=none on a network you trust."
+    )
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host=host)
+
+
+class LoginRefused(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s refused the login for %(user)s: %(reason)s."
+        " Check imap_username and the password (GMail and Fastmail want an"
+        " app password); store a new one with: keyring set %(host)s %(user)s"
+    )
+
+    def __init__(self, host: str, user: str, reason: str) -> None:
+        super().__init__(host=host, user=user, reason=reason)
+
+
+class NoPassword(IMAPDraftError):
+    _fmt = (
+        "No password for %(user)s on the IMAP server %(host)s: none in the"
+        " keyring or authentication.conf, and none was entered. Store one"
+        " with: keyring set %(host)s %(user)s"
+    )
+
+    def __init__(self, host: str, user: str) -> None:
+        super().__init__(host=host, user=user)
+
+
+class MailboxRefused(IMAPDraftError):
+    _fmt = (
+        'The IMAP server %(host)s refused the folder "%(mailbox)s": %(reason)s.'
+        " Check imap_mailbox, or remove it to use the server's Drafts folder."
+    )
+
+    def __init__(self, host: str, mailbox: str, reason: str) -> None:
+        super().__init__(host=host, mailbox=mailbox, reason=reason)
+
+
+class ServerRefused(IMAPDraftError):
+    _fmt = "The IMAP server %(host)s refused %(action)s: %(reason)s."
+
+    def __init__(self, host: str, action: str, reason: str) -> None:
+        super().__init__(host=host, action=action, reason=reason)
+
+
+class DraftNotStored(IMAPDraftError):
+    _fmt = "%(reason)s The draft was not stored; the message is kept in %(path)s"
+
+    def __init__(self, reason: IMAPDraftError, path: str) -> None:
+        super().__init__(reason=str(reason), path=path)
+        self.cause = reason

@@ -1,0 +1,32 @@
+"""The ``brz help imapclient`` topic."""
+
+HELP_TEXT = """\
+Storing ``brz send`` merge requests as IMAP drafts
+==================================================
+
+The imapclient plugin makes ``brz send`` store the merge directive as a
+draft e-mail in the Drafts folder of an IMAP account (GMail, Fastmail,
+Dovecot, any IMAP server).  Open your webmail, check the draft, press send.
+
+Set-up::
+
+  brz config mail_client=imapclient
+  brz config imap_server=imap.gmail.com
+  brz config imap_username=me@gmail.com      # default: brz whoami's address
+  keyring set imap.gmail.com me@gmail.com    # or answer the prompt once
+
+Then::
+
+  brz send --mail-to=project@lists.example.org
+
+Options (``brz help OPTION`` describes each): imap_server, imap_username,
+imap_mailbox, imap_security, imap_timeout.
+
+Passwords are looked up in the system keyring (service = the server's host
+name, user = imap_username), then in authentication.conf (scheme=imap),
+then asked for; a typed password can be stored in the keyring.
+
+If the draft cannot be stored, the error says why and the complete message
+is kept as a .eml file under Breezy's cache directory
+(~/.cache/breezy/imapclient/unsent/); import it into any mail program.
+"""

@@ -1,0 +1,64 @@
+"""Configuration options, registered lazily by the plugin's ``__init__``.
+
+Values are kept as strings here and validated in ``settings`` so that a bad
+value gives an error naming the option and the command that fixes it.
+"""
+
+from breezy.config import Option
+
+opt_imap_server = Option(
+    "imap_server",
+    default=None,
+    help="""\
+IMAP server that ``brz send`` stores drafts on (mail_client = imapclient).
+
+One of ``host``, ``host:port``, ``imaps://host[:port]`` (TLS from the
+start, port 993 by default) or ``imap://host[:port]`` (STARTTLS, or
+plaintext with imap_security = none; port 143 by default).
+Example: ``brz config imap_server=imap.gmail.com``.
+""",
+)
+
+opt_imap_username = Option(
+    "imap_username",
+    default=None,
+    help="""\
+User name to log in to imap_server with.
+
+Defaults to the e-mail address of your Breezy identity (``brz whoami``).
+""",
+)
+
+opt_imap_mailbox = Option(
+    "imap_mailbox",
+    default=None,
+    help="""\
+IMAP folder that drafts are stored in.
+
+By default the folder the server flags as \\Drafts (RFC 6154) is used, else
+a folder with a common drafts name (Drafts, INBOX.Drafts, [Gmail]/Drafts);
+if there is none, Drafts is created.  Non-ASCII names are fine.
+""",
+)
+
+opt_imap_security = Option(
+    "imap_security",
+    default=None,
+    help="""\
+How the connection to imap_server is protected.
+
+``imaps`` (default): TLS from the start, port 993.
+``starttls``: plaintext port 143 upgraded with STARTTLS; the send is
+aborted before logging in if the server does not offer it.
+``none``: no encryption at all.  Only used when set explicitly; a warning
+is given unless the server is on this machine (loopback).
+""",
+)
+
+opt_imap_timeout = Option(
+    "imap_timeout",
+    default=None,
+    help="""\
+Seconds to wait for the IMAP server before giving up (default 60).
+""",
+)

@@ -1,0 +1,170 @@
+"""Validated IMAP connection settings read from a Breezy config stack.
+
+``brz send`` hands the mail client the branch's config stack, so values come
+from locations.conf, branch.conf and breezy.conf (or the legacy
+~/.bazaar/bazaar.conf) with Breezy's usual precedence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from typing import Optional
+from urllib.parse import urlsplit
+
+from . import errors
+
+SECURITY_MODES = ("imaps", "starttls", "none")
+DEFAULT_PORTS = {"imaps": 993, "starttls": 143, "none": 143}
+DEFAULT_TIMEOUT = 60.0
+URL_SCHEMES = {"imaps": "imaps", "imap": "starttls"}
+
+
+@dataclasses.dataclass(frozen=True)
+class IMAPSettings:
+    """Where and how to store drafts; never holds a password."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    mailbox: Optional[str]
+    timeout: float
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
+    """Read and check the imap_* options of ``config`` (a config stack).
+
+    ``identity_address`` is the e-mail address of the Breezy identity, the
+    default user name.
+    """
+    server = (config.get("imap_server") or "").strip()
+    if not server:
+        raise errors.MissingServer()
+    scheme, host, port = parse_server(server)
+    security = _security(config.get("imap_security"), scheme)
+    if port is None:
+        port = DEFAULT_PORTS[security]
+    username = (config.get("imap_username") or identity_address or "").strip()
+    if not username:
+        raise errors.InvalidSetting(
+            "imap_username", "", "no user name and no Breezy identity",
+            "me@example.com",
+        )
+    return IMAPSettings(
+        host=host,
+        port=port,
+        security=security,
+        username=username,
+        mailbox=_mailbox(config.get("imap_mailbox")),
+        timeout=_timeout(config.get("imap_timeout")),
+    )
+
+
+def parse_server(server: str) -> tuple[Optional[str], str, Optional[int]]:
+    """Split ``host``, ``host:port`` or ``imap[s]://host[:port]``.
+
+    Returns (URL scheme or None, host, port or None).
+    """
+    if "://" in server:
+        return _parse_url(server)
+    try:
+        parts = urlsplit("//" + server)
+        host, port = parts.hostname, parts.port
+    except ValueError as e:
+        raise _bad_server(server, str(e))
+    if not host or parts.username is not None or parts.path or parts.query:
+        raise _bad_server(server, "expected host or host:port")
+    return None, host, _checked_port(server, port)
+
+
+def _parse_url(server: str) -> tuple[Optional[str], str, Optional[int]]:
+    try:
+        parts = urlsplit(server)
+        host, port = parts.hostname, parts.port
+    except ValueError as e:
+        raise _bad_server(server, str(e))
+    if parts.scheme not in URL_SCHEMES:
+        raise _bad_server(server, "the scheme must be imaps:// or imap://")
+    if not host:
+        raise _bad_server(server, "no host name")
+    if parts.username is not None or parts.password is not None:
+        raise _bad_server(
+            server, "put the user name in imap_username, not in the URL"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise _bad_server(
+            server, "a URL path is not supported; set the folder in imap_mailbox"
+        )
+    return parts.scheme, host, _checked_port(server, port)
+
+
+def _checked_port(server: str, port: Optional[int]) -> Optional[int]:
+    if port == 0:
+        raise _bad_server(server, "bad port 0")
+    return port
+
+
+def _bad_server(server: str, reason: str) -> errors.InvalidSetting:
+    if "port" in reason:
+        reason = "the port must be a number from 1 to 65535"
+    return errors.InvalidSetting(
+        "imap_server", server, reason, "imaps://imap.example.com:993"
+    )
+
+
+def _security(value: Optional[str], scheme: Optional[str]) -> str:
+    implied = URL_SCHEMES.get(scheme) if scheme else None
+    if not value:
+        return implied or "imaps"
+    security = value.strip().lower()
+    if security not in SECURITY_MODES:
+        raise errors.InvalidSetting(
+            "imap_security", value, "use one of " + ", ".join(SECURITY_MODES),
+            "imaps",
+        )
+    if scheme == "imaps" and security != "imaps" or (
+        scheme == "imap" and security == "imaps"
+    ):
+        raise errors.InvalidSetting(
+            "imap_security", value,
+            "it contradicts the %s:// scheme of imap_server" % scheme,
+            implied,
+        )
+    return security
+
+
+def _mailbox(value: Optional[str]) -> Optional[str]:
+    if value is None or not value.strip():
+        return None
+    mailbox = value.strip()
+    if "*" in mailbox or "%" in mailbox:
+        raise errors.InvalidSetting(
+            "imap_mailbox", value, "IMAP folder names cannot contain * or %",
+            "Drafts",
+        )
+    return mailbox
+
+
+def _timeout(value: Optional[str]) -> float:
+    if value is None or not value.strip():
+        return DEFAULT_TIMEOUT
+    try:
+        timeout = float(value)
+    except ValueError:
+        timeout = -1.0
+    if not 0 < timeout <= 3600:
+        raise errors.InvalidSetting(
+            "imap_timeout", value, "it must be a number of seconds from 0 to 3600",
+            "60",
+        )
+    return timeout

@@ -1,0 +1,23 @@
+"""Installs the repository root as the package ``breezy.plugins.imapclient``."""
+
+from setuptools import setup
+
+PACKAGE = "breezy.plugins.imapclient"
+
+setup(
+    name="brz-imapclient",
+    version="0.1.0.dev0",
+    description="brz send stores merge requests as drafts in an IMAP Drafts folder",
+    long_description=open("README", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="GPL-2.0-or-later",
+    python_requires=">=3.9",
+    package_dir={
+        PACKAGE: ".",
+        PACKAGE + ".imapclient_plugin": "imapclient_plugin",
+        PACKAGE + ".tests": "tests",
+    },
+    packages=[PACKAGE, PACKAGE + ".imapclient_plugin", PACKAGE + ".tests"],
+    install_requires=["breezy>=3.3", "imapclient>=3.0", "keyring>=23"],
+    extras_require={"test": ["breezy[testing]", "testtools"]},
+)
