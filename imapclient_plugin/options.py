@@ -33,7 +33,7 @@ opt_imap_mailbox = Option(
     "imap_mailbox",
     default=None,
     help="""\
-IMAP folder that drafts are stored in.
+IMAP folder that drafts are stored in (mail_client = imapclient).
 
 By default the folder the server flags as \\Drafts (RFC 6154) is used, else
 a folder with a common drafts name (Drafts, INBOX.Drafts, [Gmail]/Drafts);

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from . import errors
 
@@ -75,28 +75,14 @@ def parse_server(server: str) -> tuple[Optional[str], str, Optional[int]]:
 
     Returns (URL scheme or None, host, port or None).
     """
-    if "://" in server:
-        return _parse_url(server)
-    try:
-        parts = urlsplit("//" + server)
-        host, port = parts.hostname, parts.port
-    except ValueError as e:
-        raise _bad_server(server, str(e))
-    if not host or parts.username is not None or parts.path or parts.query:
-        raise _bad_server(server, "expected host or host:port")
-    return None, host, _checked_port(server, port)
-
-
-def _parse_url(server: str) -> tuple[Optional[str], str, Optional[int]]:
-    try:
-        parts = urlsplit(server)
-        host, port = parts.hostname, parts.port
-    except ValueError as e:
-        raise _bad_server(server, str(e))
+    if "://" not in server:
+        parts, host, port = _split(server, "//" + server)
+        if parts.username is not None or parts.path or parts.query:
+            raise _bad_server(server, "expected host or host:port")
+        return None, host, port
+    parts, host, port = _split(server, server)
     if parts.scheme not in URL_SCHEMES:
         raise _bad_server(server, "the scheme must be imaps:// or imap://")
-    if not host:
-        raise _bad_server(server, "no host name")
     if parts.username is not None or parts.password is not None:
         raise _bad_server(
             server, "put the user name in imap_username, not in the URL"
@@ -105,18 +91,26 @@ def _parse_url(server: str) -> tuple[Optional[str], str, Optional[int]]:
         raise _bad_server(
             server, "a URL path is not supported; set the folder in imap_mailbox"
         )
-    return parts.scheme, host, _checked_port(server, port)
+    return parts.scheme, host, port
 
 
-def _checked_port(server: str, port: Optional[int]) -> Optional[int]:
+def _split(server: str, url: str) -> tuple[SplitResult, str, Optional[int]]:
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise _bad_server(server, str(e))
+    if not parts.hostname:
+        raise _bad_server(server, "no host name")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
     if port == 0:
-        raise _bad_server(server, "bad port 0")
-    return port
+        raise _bad_server(server, "the port must be a number from 1 to 65535")
+    return parts, parts.hostname, port
 
 
 def _bad_server(server: str, reason: str) -> errors.InvalidSetting:
-    if "port" in reason:
-        reason = "the port must be a number from 1 to 65535"
     return errors.InvalidSetting(
         "imap_server", server, reason, "imaps://imap.example.com:993"
     )

@@ -1,0 +1,17 @@
+"""Tests for the imapclient plugin: ``brz selftest -s bp.imapclient``."""
+
+TEST_MODULES = [
+    "test_settings",
+    "test_message",
+    "test_registration",
+    "test_send",
+]
+
+
+def load_tests(loader, basic_tests, pattern):
+    basic_tests.addTest(
+        loader.loadTestsFromModuleNames(
+            ["%s.%s" % (__name__, name) for name in TEST_MODULES]
+        )
+    )
+    return basic_tests

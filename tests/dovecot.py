@@ -1,0 +1,207 @@
+"""A throwaway Dovecot IMAP server on loopback, for the tests and the demo.
+
+It runs from a config file in a temporary directory, listens on a free
+port of 127.0.0.1, knows the users it is given (passwd-file, plaintext
+passwords), and is stopped and removed by ``stop()``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from typing import Optional
+
+import imapclient
+
+START_TIMEOUT = 15.0
+
+CONFIG_TEMPLATE = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = {auth_mechanisms}
+default_login_user = dovenull
+default_internal_user = dovecot
+first_valid_uid = 1
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+{mailboxes}
+}}
+"""
+
+DRAFTS_MAILBOX = """\
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = create
+  }
+"""
+
+
+class DovecotUnavailable(Exception):
+    """Dovecot is not installed or cannot run here."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dovecot_binary() -> str:
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not os.path.exists(binary):
+        raise DovecotUnavailable(
+            "dovecot is not installed (apt-get install dovecot-imapd)")
+    if os.geteuid() != 0:
+        raise DovecotUnavailable("the test Dovecot needs to start as root")
+    return binary
+
+
+class DovecotServer:
+    """One Dovecot instance; ``users`` maps user names to passwords."""
+
+    def __init__(
+        self,
+        users: dict[str, str],
+        drafts_folder: bool = True,
+        auth_mechanisms: str = "plain login",
+    ) -> None:
+        self.users = users
+        self.drafts_folder = drafts_folder
+        self.auth_mechanisms = auth_mechanisms
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.root: Optional[str] = None
+        self._binary = dovecot_binary()
+
+    @property
+    def config_path(self) -> str:
+        return os.path.join(self.root, "dovecot.conf")
+
+    def start(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="brz-imap-dovecot-")
+        os.chmod(self.root, 0o755)  # Dovecot's own users must get in.
+        mail = os.path.join(self.root, "mail")
+        os.mkdir(mail)
+        shutil.chown(mail, "dovecot", "dovecot")
+        with open(os.path.join(self.root, "passwd"), "w", encoding="utf-8") as f:
+            for user, password in self.users.items():
+                f.write("%s:{PLAIN}%s::::::\n" % (user, password))
+        self.port = free_port()
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(CONFIG_TEMPLATE.format(
+                root=self.root,
+                port=self.port,
+                auth_mechanisms=self.auth_mechanisms,
+                mailboxes=DRAFTS_MAILBOX if self.drafts_folder else "",
+            ))
+        # Dovecot daemonises: a pipe on its stderr would never reach EOF.
+        with open(os.path.join(self.root, "start.log"), "wb") as start_log:
+            started = subprocess.run([self._binary, "-c", self.config_path],
+                                     stdout=start_log, stderr=start_log)
+        if started.returncode != 0:
+            log = self.log("start.log")
+            self.stop()
+            raise DovecotUnavailable("Dovecot did not start:\n" + log)
+        self._wait_for_greeting()
+
+    def _wait_for_greeting(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection((self.host, self.port), 1) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                log = self.log()
+                self.stop()
+                raise DovecotUnavailable("Dovecot did not start:\n" + log)
+            time.sleep(0.05)
+
+    def log(self, name: str = "dovecot.log") -> str:
+        try:
+            with open(os.path.join(self.root, name),
+                      encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Kill the server and its children, then delete its files.
+
+        Dovecot's master runs in a session of its own and takes about 3 s
+        to shut down gracefully; a throwaway server can simply be killed.
+        """
+        if self.root is None:
+            return
+        try:
+            with open(os.path.join(self.root, "run", "master.pid")) as f:
+                group = os.getpgid(int(f.read()))
+        except (OSError, ValueError):
+            group = None
+        if group is not None and group != os.getpgrp():
+            os.killpg(group, signal.SIGKILL)
+        else:
+            subprocess.run([self._binary, "-c", self.config_path, "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root = None
+
+    def client(self, user: str) -> imapclient.IMAPClient:
+        """A logged-in client, to look at what the plugin stored."""
+        client = imapclient.IMAPClient(self.host, self.port, ssl=False,
+                                       timeout=10)
+        client.login(user, self.users[user])
+        return client
+
+    def messages(self, user: str, folder: str) -> list[tuple[tuple, bytes]]:
+        """(flags, raw message) of every message in ``folder``."""
+        with self.client(user) as client:
+            client.select_folder(folder, readonly=True)
+            fetched = client.fetch("1:*", ["FLAGS", "RFC822"]) if (
+                client.folder_status(folder, ["MESSAGES"])[b"MESSAGES"]
+            ) else {}
+            return [(data[b"FLAGS"], data[b"RFC822"])
+                    for _uid, data in sorted(fetched.items())]

@@ -1,0 +1,116 @@
+"""Shared test helpers: a Dovecot per test, keyrings, Breezy branches."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import keyring
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+
+from breezy import config, tests
+
+from . import dovecot
+
+USER = "alice"
+PASSWORD = "correct horse battery"
+IDENTITY = "Zoë Développeur <alice@example.com>"
+
+
+class MemoryKeyring(KeyringBackend):
+    """A working keyring backend that keeps passwords in this process."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.passwords.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.passwords.pop((service, username), None)
+
+
+def use_keyring(test: tests.TestCase, backend: KeyringBackend) -> KeyringBackend:
+    """Make ``backend`` the process's keyring for the length of ``test``."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    test.addCleanup(keyring.set_keyring, previous)
+    return backend
+
+
+def no_keyring(test: tests.TestCase) -> None:
+    """The headless situation: keyring's own 'no backend' backend."""
+    use_keyring(test, fail.Keyring())
+
+
+def start_dovecot(test: tests.TestCase, **kwargs) -> dovecot.DovecotServer:
+    """A fresh Dovecot for ``test``, stopped on cleanup.
+
+    Skips where Dovecot cannot run, except in CI (CI=true), where that
+    must fail the run rather than hide the end-to-end tests.
+    """
+    users = kwargs.pop("users", {USER: PASSWORD})
+    try:
+        server = dovecot.DovecotServer(users, **kwargs)
+        server.start()
+    except dovecot.DovecotUnavailable as e:
+        if os.environ.get("CI") == "true":
+            test.fail("Dovecot is required in CI: %s" % e)
+        raise tests.TestNotApplicable(str(e))
+    test.addCleanup(server.stop)
+    return server
+
+
+class SendTestCase(tests.TestCaseWithTransport):
+    """Two real branches, trunk and feature, and a global IMAP config."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.overrideEnv("XDG_CACHE_HOME", self.test_home_dir + "/.cache")
+        self.overrideEnv("BRZ_EMAIL", IDENTITY)
+        self.make_branches()
+
+    def make_branches(self) -> None:
+        trunk = self.make_branch_and_tree("trunk")
+        self.build_tree_contents([("trunk/hello.txt", b"hello\n")])
+        trunk.add(["hello.txt"])
+        trunk.commit("Initial import")
+        feature = trunk.controldir.sprout("feature").open_workingtree()
+        self.build_tree_contents(
+            [("feature/hello.txt", b"hello\nworld \xc3\xa9t\xc3\xa9\n")]
+        )
+        feature.commit("Say hello to the world")
+
+    def configure(self, server: Optional[dovecot.DovecotServer] = None,
+                  **options: str) -> None:
+        """Write the global (breezy.conf) settings for ``server``."""
+        stack = config.GlobalStack()
+        stack.set("mail_client", "imapclient")
+        if server is not None:
+            stack.set("imap_server", "imap://%s:%d" % (server.host, server.port))
+            stack.set("imap_security", "none")
+            stack.set("imap_username", USER)
+        for name, value in options.items():
+            stack.set(name, value)
+
+    def send(self, *args: str, retcode: int = 0, stdin: Optional[str] = None):
+        return self.run_bzr(
+            ["send", "--mail-to=Project List <list@example.org>", "../trunk"]
+            + list(args),
+            working_dir="feature", retcode=retcode, stdin=stdin,
+        )
+
+    def kept_message_path(self, err: str) -> str:
+        """The .eml path the error names; it must exist."""
+        marker = "the message is kept in "
+        self.assertContainsRe(err, marker)
+        path = err.split(marker, 1)[1].split()[0]
+        self.assertPathExists(path)
+        return path
