@@ -1,0 +1,144 @@
+"""The draft parses back to what was put in, on the wire rules of RFC 5322."""
+
+import email
+import email.policy
+
+from breezy import tests
+
+from ..imapclient_plugin.message import (
+    MAX_LINE_OCTETS, build_draft, clean_text, draft_bytes)
+
+DIRECTIVE = b"# Bazaar merge directive format 2 (Bazaar 0.90)\n=== modified\n"
+
+
+def build(**overrides):
+    fields = dict(sender="Jane Dev <jane@example.com>",
+                  to="list@example.org", subject="[MERGE] Fix it",
+                  body=None, attachment=DIRECTIVE, filename="fix.patch")
+    fields.update(overrides)
+    return draft_bytes(build_draft(**fields))
+
+
+def parse(data):
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def attachment_of(message):
+    (part,) = list(message.iter_attachments())
+    return part
+
+
+def decoded_attachment(part):
+    """The attachment's bytes as a mail reader saves them (text: LF ends)."""
+    data = part.get_payload(decode=True)
+    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
+        data = data.replace(b"\r\n", b"\n")
+    return data
+
+
+class TestWireRules(tests.TestCase):
+
+    def assertWireClean(self, data):
+        self.assertTrue(data.endswith(b"\r\n"))
+        lines = data.split(b"\r\n")
+        for line in lines:
+            self.assertNotIn(b"\n", line)
+            self.assertNotIn(b"\r", line)
+            self.assertLessEqual(len(line), MAX_LINE_OCTETS)
+        self.assertNotIn(b"\x00", data)
+
+    def test_plain_message(self):
+        self.assertWireClean(build())
+
+    def test_long_lines_nul_and_bare_cr_in_attachment(self):
+        nasty = b"a" * 5000 + b"\n\x00\rb\r\n\xff\xfe" + b"c" * 3000
+        data = build(attachment=nasty, body="x" * 3000)
+        self.assertWireClean(data)
+        part = attachment_of(parse(data))
+        self.assertEqual("base64", part["Content-Transfer-Encoding"])
+        self.assertEqual(nasty, decoded_attachment(part))
+
+    def test_non_utf8_attachment_is_byte_exact(self):
+        latin1 = "caf\xe9\n".encode("latin-1")
+        part = attachment_of(parse(build(attachment=latin1)))
+        self.assertEqual("base64", part["Content-Transfer-Encoding"])
+        self.assertEqual(latin1, decoded_attachment(part))
+
+
+class TestStructure(tests.TestCase):
+
+    def test_headers(self):
+        message = parse(build())
+        self.assertEqual("Jane Dev <jane@example.com>", message["From"])
+        self.assertEqual("list@example.org", message["To"])
+        self.assertEqual("[MERGE] Fix it", message["Subject"])
+        self.assertIsNotNone(message["Date"].datetime)
+        self.assertContainsRe(message["Message-ID"], r"^<[^@>]+@example\.com>$")
+        self.assertEqual("multipart/mixed", message.get_content_type())
+
+    def test_clean_directive_is_readable_text(self):
+        part = attachment_of(parse(build()))
+        self.assertEqual("text/x-patch", part.get_content_type())
+        self.assertEqual("fix.patch", part.get_filename())
+        self.assertEqual("7bit", part["Content-Transfer-Encoding"])
+        self.assertEqual(DIRECTIVE, decoded_attachment(part))
+
+    def test_utf8_directive_is_8bit_text(self):
+        directive = "+ Grüße, ünïcode\n".encode("utf-8")
+        part = attachment_of(parse(build(attachment=directive)))
+        self.assertEqual("8bit", part["Content-Transfer-Encoding"])
+        self.assertEqual(directive, decoded_attachment(part))
+
+    def test_non_ascii_headers_are_rfc2047_encoded(self):
+        data = build(sender="Zoë Développeur <zoe@example.com>",
+                     to="Łukasz <l@example.org>, b@example.org",
+                     subject="[MERGE] Ärger mit ünïcode")
+        head = data.split(b"\r\n\r\n", 1)[0]
+        self.assertTrue(head.isascii())
+        self.assertContainsString(head.decode(), "=?utf-8?")
+        message = parse(data)
+        self.assertEqual("[MERGE] Ärger mit ünïcode", message["Subject"])
+        self.assertEqual("Zoë Développeur", message["From"].addresses[0].display_name)
+        self.assertEqual(["Łukasz", ""],
+                         [a.display_name for a in message["To"].addresses])
+
+    def test_empty_to_is_allowed(self):
+        for to in (None, "", "   "):
+            message = parse(build(to=to))
+            self.assertIsNone(message["To"])
+
+    def test_no_identity_means_no_from(self):
+        message = parse(build(sender=None))
+        self.assertIsNone(message["From"])
+        self.assertContainsRe(message["Message-ID"], "@brz-imapclient.invalid>$")
+
+    def test_newlines_cannot_inject_headers(self):
+        message = parse(build(subject="[MERGE] a\r\nBcc: evil@example.com",
+                              to="x@example.org\nBcc: evil@example.com"))
+        self.assertIsNone(message["Bcc"])
+        self.assertEqual("[MERGE] a Bcc: evil@example.com", message["Subject"])
+
+    def test_body_text_is_kept(self):
+        message = parse(build(body="Please merge.\nThanks, Zoë\n"))
+        text = message.get_body(("plain",)).get_content()
+        self.assertEqual("Please merge.\nThanks, Zoë\n",
+                         text.replace("\r\n", "\n"))
+
+    def test_default_body_says_what_is_attached(self):
+        body = parse(build()).get_body(("plain",)).get_content()
+        self.assertContainsString(body, "fix.patch")
+        self.assertContainsString(body, "brz merge")
+
+
+class TestCleanText(tests.TestCase):
+
+    def test_clean(self):
+        self.assertEqual("a\nb\n", clean_text(b"a\nb\n"))
+
+    def test_not_clean(self):
+        for data in (b"a\r\n", b"a\x00\n", b"no final newline",
+                     b"\xff\n", b"x" * (MAX_LINE_OCTETS + 1) + b"\n"):
+            self.assertIsNone(clean_text(data), data)
+
+    def test_longest_allowed_line(self):
+        self.assertIsNotNone(clean_text(b"x" * MAX_LINE_OCTETS + b"\n"))
