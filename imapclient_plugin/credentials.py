@@ -91,8 +91,11 @@ def _from_authentication_conf(settings: IMAPSettings):
 
 
 def _from_prompt(settings: IMAPSettings):
-    return ui.ui_factory.get_password(
-        "IMAP password for %(user)s on %(host)s",
-        user=settings.username,
-        host=settings.host,
-    )
+    try:
+        return ui.ui_factory.get_password(
+            "IMAP password for %(user)s on %(host)s",
+            user=settings.username,
+            host=settings.host,
+        )
+    except EOFError:  # no terminal and nothing on stdin
+        return None

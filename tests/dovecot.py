@@ -30,6 +30,7 @@ info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = {auth_mechanisms}
+auth_username_chars =
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 1
@@ -193,15 +194,14 @@ class DovecotServer:
         """A logged-in client, to look at what the plugin stored."""
         client = imapclient.IMAPClient(self.host, self.port, ssl=False,
                                        timeout=10)
-        client.login(user, self.users[user])
+        client.plain_login(user, self.users[user])
         return client
 
     def messages(self, user: str, folder: str) -> list[tuple[tuple, bytes]]:
         """(flags, raw message) of every message in ``folder``."""
         with self.client(user) as client:
             client.select_folder(folder, readonly=True)
-            fetched = client.fetch("1:*", ["FLAGS", "RFC822"]) if (
-                client.folder_status(folder, ["MESSAGES"])[b"MESSAGES"]
-            ) else {}
+            uids = client.search("ALL")
+            fetched = client.fetch(uids, ["FLAGS", "RFC822"]) if uids else {}
             return [(data[b"FLAGS"], data[b"RFC822"])
                     for _uid, data in sorted(fetched.items())]

@@ -1,0 +1,292 @@
+"""``brz send`` with mail_client = imapclient, against a real Dovecot."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import shutil
+import socket
+
+import breezy.send
+from breezy import bedding, osutils
+
+from . import fixtures
+from .dovecot import free_port
+from .fixtures import PASSWORD, USER
+
+FIXED_TIME = 1_700_000_000.0
+
+
+class FixedClock:
+    """Stands in for ``time`` in breezy.send, so two sends match byte for byte."""
+
+    @staticmethod
+    def time() -> float:
+        return FIXED_TIME
+
+
+def parse(data: bytes):
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def attachment_bytes(message) -> bytes:
+    (part,) = list(message.iter_attachments())
+    data = part.get_payload(decode=True)
+    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
+        data = data.replace(b"\r\n", b"\n")  # MIME text travels with CRLF
+    return data
+
+
+class TestSendStoresDraft(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = fixtures.start_dovecot(self)
+        self.keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        self.keyring.set_password(self.server.host, USER, PASSWORD)
+        self.configure(self.server)
+
+    def only_draft(self, folder="Drafts"):
+        (stored,) = self.server.messages(USER, folder)
+        return stored
+
+    def test_draft_is_stored_flagged_and_mergeable(self):
+        self.overrideAttr(breezy.send, "time", FixedClock)
+        out, err = self.send()
+        self.assertContainsString(
+            err, 'Draft saved to "Drafts" on 127.0.0.1 (UID 1).')
+        flags, raw = self.only_draft()
+        # \\Recent is the server's own; the client sets the other two.
+        self.assertEqual({b"\\Draft", b"\\Seen"}, set(flags) - {b"\\Recent"})
+        message = parse(raw)
+        self.assertEqual("Project List <list@example.org>", message["To"])
+        self.assertEqual(fixtures.IDENTITY, message["From"])
+        self.assertEqual("[MERGE] Say hello to the world", message["Subject"])
+        self.assertIsNotNone(message["Message-ID"])
+        self.assertIsNotNone(message["Date"])
+        directive = attachment_bytes(message)
+        expected, _ = self.run_bzr_raw(["send", "-o", "-", "../trunk"],
+                                       working_dir="feature")
+        self.assertEqual(expected, directive)
+        with open("directive.patch", "wb") as f:
+            f.write(directive)
+        self.run_bzr(["merge", "../directive.patch"], working_dir="trunk")
+        self.assertFileEqual(b"hello\nworld \xc3\xa9t\xc3\xa9\n",
+                             "trunk/hello.txt")
+
+    def test_body_option_is_the_text_part(self):
+        self.send("--body", "Please review, thanks.")
+        message = parse(self.only_draft()[1])
+        body = message.get_body(("plain",)).get_content()
+        self.assertEqual("Please review, thanks.\n", body.replace("\r\n", "\n"))
+
+    def test_empty_to_is_stored(self):
+        self.run_bzr(["send", "../trunk"], working_dir="feature")
+        self.assertIsNone(parse(self.only_draft()[1])["To"])
+
+    def test_configured_non_ascii_mailbox(self):
+        with self.server.client(USER) as client:
+            client.create_folder("Entwürfe")
+        self.configure(imap_mailbox="Entwürfe")
+        _, err = self.send()
+        self.assertContainsString(err, 'Draft saved to "Entwürfe"')
+        self.only_draft("Entwürfe")
+        self.assertEqual([], self.server.messages(USER, "Drafts"))
+
+    def test_settings_from_branch_config(self):
+        with self.server.client(USER) as client:
+            client.create_folder("Feature")
+        self.run_bzr(["config", "imap_mailbox=Feature"], working_dir="feature")
+        self.send()
+        self.only_draft("Feature")
+
+
+class TestSettingsLocations(fixtures.SendTestCase):
+
+    def test_legacy_bazaar_conf(self):
+        server = fixtures.start_dovecot(self)
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            server.host, USER, PASSWORD)
+        shutil.rmtree(bedding.config_dir(), ignore_errors=True)
+        legacy = bedding.bazaar_config_dir()
+        os.makedirs(legacy, exist_ok=True)
+        with open(os.path.join(legacy, "bazaar.conf"), "w") as f:
+            f.write("[DEFAULT]\nmail_client = imapclient\n"
+                    "imap_server = imap://127.0.0.1:%d\nimap_security = none\n"
+                    "imap_username = %s\n" % (server.port, USER))
+        self.assertEqual(os.path.join(legacy, "bazaar.conf"),
+                         bedding.config_path())
+        self.send()
+        self.assertEqual(1, len(server.messages(USER, "Drafts")))
+
+
+class TestPasswordSources(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = fixtures.start_dovecot(self)
+        self.configure(self.server)
+
+    def test_authentication_conf(self):
+        fixtures.no_keyring(self)
+        os.makedirs(bedding.config_dir(), exist_ok=True)
+        with open(bedding.authentication_config_path(), "w") as f:
+            f.write("[imap]\nscheme = imap\nhost = 127.0.0.1\n"
+                    "user = %s\npassword = %s\n" % (USER, PASSWORD))
+        self.send()
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_prompt_then_store_in_keyring(self):
+        keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        _, err = self.send(stdin=PASSWORD + "\ny\n")
+        self.assertContainsString(err, "IMAP password for alice on 127.0.0.1")
+        self.assertContainsString(err, "Password stored in the keyring.")
+        self.assertEqual({(self.server.host, USER): PASSWORD},
+                         keyring.passwords)
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_prompt_without_keyring_does_not_offer(self):
+        fixtures.no_keyring(self)
+        _, err = self.send(stdin=PASSWORD + "\n")
+        self.assertNotContainsString(err, "keyring")
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_user_name_with_space_and_non_ascii_password(self):
+        user, password = "zoë dev", "pässwörd"
+        server = fixtures.start_dovecot(self, users={user: password})
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            server.host, user, password)
+        self.configure(server, imap_username=user)
+        self.send()
+        self.assertEqual(1, len(server.messages(user, "Drafts")))
+
+
+class TestDraftsDiscovery(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = fixtures.start_dovecot(self, drafts_folder=False)
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            self.server.host, USER, PASSWORD)
+        self.configure(self.server)
+
+    def test_found_by_name_without_special_use(self):
+        with self.server.client(USER) as client:
+            client.create_folder("INBOX.Drafts")
+        _, err = self.send()
+        self.assertContainsString(err, 'Draft saved to "INBOX.Drafts"')
+        self.assertEqual(1, len(self.server.messages(USER, "INBOX.Drafts")))
+
+    def test_created_when_missing(self):
+        _, err = self.send()
+        self.assertContainsString(err, 'Created the folder "Drafts"')
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+
+class TestFailuresKeepTheMessage(fixtures.SendTestCase):
+    """Every failure: exit 3, one clear paragraph, the .eml kept."""
+
+    def setUp(self):
+        super().setUp()
+        self.keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+
+    def assertNotStored(self, err, *needles):
+        self.assertNotContainsString(err, "Traceback")
+        (error,) = [line for line in err.splitlines()
+                    if not line.startswith("Bundling ")]
+        # One paragraph, after the password prompt where there was one.
+        self.assertContainsRe(error, "^(IMAP password for [^:]+: )?brz: ERROR: ")
+        for needle in needles:
+            self.assertContainsString(err, needle)
+        path = self.kept_message_path(err)
+        self.assertStartsWith(path, osutils.pathjoin(bedding.cache_dir(),
+                                                     "imapclient", "unsent"))
+        with open(path, "rb") as f:
+            message = parse(f.read())
+        self.assertEqual("[MERGE] Say hello to the world", message["Subject"])
+        self.assertContainsString(attachment_bytes(message).decode(),
+                                  "merge directive")
+        return path
+
+    def use_dovecot(self, password=PASSWORD, **options):
+        server = fixtures.start_dovecot(self)
+        self.keyring.set_password(server.host, USER, password)
+        self.configure(server, **options)
+        return server
+
+    def test_missing_server(self):
+        self.configure()
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "brz config imap_server=")
+
+    def test_unknown_security(self):
+        self.configure(imap_server="imap.example.com", imap_security="tls")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, 'Invalid imap_security "tls"')
+
+    def test_bad_port(self):
+        self.configure(imap_server="imap.example.com:99999")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "port must be a number")
+
+    def test_connection_refused(self):
+        self.configure(imap_server="imap://127.0.0.1:%d" % free_port(),
+                       imap_security="none", imap_username=USER)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "Cannot connect to the IMAP server 127.0.0.1",
+                             "refused")
+
+    def test_login_refused(self):
+        self.use_dovecot(password="wrong password")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "refused the login for alice",
+                             "keyring set 127.0.0.1 alice")
+        self.assertNotContainsString(err, "wrong password")
+
+    def test_no_password_anywhere(self):
+        fixtures.no_keyring(self)
+        self.use_dovecot()
+        _, err = self.send(retcode=3, stdin="")
+        self.assertNotStored(err, "No password for alice")
+
+    def test_tls_spoken_to_a_plaintext_port(self):
+        server = self.use_dovecot()
+        self.configure(imap_server="127.0.0.1:%d" % server.port,
+                       imap_security="imaps")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "TLS with the IMAP server 127.0.0.1",
+                             "imap_security (imaps)")
+
+    def test_starttls_not_offered(self):
+        self.use_dovecot(imap_security="starttls")
+        server_port = int(self.run_bzr(["config", "imap_server"])[0]
+                          .strip().rsplit(":", 1)[1])
+        self.configure(imap_server="127.0.0.1:%d" % server_port)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "does not offer STARTTLS")
+
+    def test_server_that_never_greets_times_out(self):
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        self.configure(
+            imap_server="imap://127.0.0.1:%d" % silent.getsockname()[1],
+            imap_security="none", imap_username=USER, imap_timeout="0.5")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "did not answer within 0.5 seconds",
+                             "imap_timeout")
+
+    def test_mailbox_refused(self):
+        self.use_dovecot(imap_mailbox="No Such Folder")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, 'refused the folder "No Such Folder"',
+                             "TRYCREATE")
+
+    def test_kept_messages_do_not_overwrite_each_other(self):
+        self.configure()
+        first = self.kept_message_path(self.send(retcode=3)[1])
+        second = self.kept_message_path(self.send(retcode=3)[1])
+        self.assertNotEqual(first, second)
+        self.assertEqual(0o600, os.stat(second).st_mode & 0o777)
