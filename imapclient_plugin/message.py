@@ -82,8 +82,9 @@ def _body_text(body: Optional[str], filename: str) -> str:
     if body and body.strip():
         return body.replace("\x00", "")
     return (
-        "This merge request was prepared by brz send; the merge directive is"
-        " attached as %s.\n\nTo merge it: save the attachment and run\n"
+        "This merge request was prepared by brz send.\n"
+        "The merge directive is attached as %s; to merge it,\n"
+        "save the attachment and run:\n\n"
         "    brz merge %s\n" % (filename, filename)
     )
 

@@ -129,6 +129,11 @@ class TestStructure(tests.TestCase):
         self.assertContainsString(body, "fix.patch")
         self.assertContainsString(body, "brz merge")
 
+    def test_default_body_is_plain_7bit(self):
+        message = parse(build())
+        self.assertEqual("7bit",
+                         message.get_body(("plain",))["Content-Transfer-Encoding"])
+
 
 class TestCleanText(tests.TestCase):
 
