@@ -34,6 +34,7 @@ auth_username_chars =
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 1
+{quota}
 mail_location = maildir:{root}/mail/%u
 passdb {{
   driver = passwd-file
@@ -70,6 +71,14 @@ namespace inbox {{
 }}
 """
 
+QUOTA = """\
+mail_plugins = quota
+plugin {{
+  quota = maildir:User quota
+  quota_rule = *:storage={kilobytes}K
+}}
+"""
+
 DRAFTS_MAILBOX = """\
   mailbox Drafts {
     special_use = \\Drafts
@@ -99,17 +108,23 @@ def dovecot_binary() -> str:
 
 
 class DovecotServer:
-    """One Dovecot instance; ``users`` maps user names to passwords."""
+    """One Dovecot instance; ``users`` maps user names to passwords.
+
+    ``drafts_folder``: a Drafts folder flagged \\Drafts exists;
+    ``quota_kilobytes``: each user's storage quota (none by default).
+    """
 
     def __init__(
         self,
         users: dict[str, str],
         drafts_folder: bool = True,
         auth_mechanisms: str = "plain login",
+        quota_kilobytes: Optional[int] = None,
     ) -> None:
         self.users = users
         self.drafts_folder = drafts_folder
         self.auth_mechanisms = auth_mechanisms
+        self.quota_kilobytes = quota_kilobytes
         self.host = "127.0.0.1"
         self.port = 0
         self.root: Optional[str] = None
@@ -135,6 +150,8 @@ class DovecotServer:
                 port=self.port,
                 auth_mechanisms=self.auth_mechanisms,
                 mailboxes=DRAFTS_MAILBOX if self.drafts_folder else "",
+                quota=QUOTA.format(kilobytes=self.quota_kilobytes)
+                if self.quota_kilobytes else "",
             ))
         # Dovecot daemonises: a pipe on its stderr would never reach EOF.
         with open(os.path.join(self.root, "start.log"), "wb") as start_log:

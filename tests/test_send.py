@@ -209,8 +209,8 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
                                   "merge directive")
         return path
 
-    def use_dovecot(self, password=PASSWORD, **options):
-        server = fixtures.start_dovecot(self)
+    def use_dovecot(self, password=PASSWORD, dovecot_options=None, **options):
+        server = fixtures.start_dovecot(self, **(dovecot_options or {}))
         self.keyring.set_password(server.host, USER, password)
         self.configure(server, **options)
         return server
@@ -283,6 +283,13 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         _, err = self.send(retcode=3)
         self.assertNotStored(err, 'refused the folder "No Such Folder"',
                              "TRYCREATE")
+
+    def test_server_no_over_quota(self):
+        self.use_dovecot(dovecot_options={"quota_kilobytes": 1})
+        _, err = self.send(retcode=3)
+        self.assertNotStored(
+            err, 'The IMAP server 127.0.0.1 refused storing the draft in "Drafts"',
+            "OVERQUOTA")
 
     def test_kept_messages_do_not_overwrite_each_other(self):
         self.configure()
