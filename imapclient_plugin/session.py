@@ -27,11 +27,7 @@ logging.getLogger("imapclient.imaplib").setLevel(logging.WARNING)
 
 def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
     """Open the connection; with ``starttls`` upgrade it before anything else."""
-    if settings.security == "none" and not settings.is_loopback:
-        trace.warning(
-            "imap_security=none: the password and draft go to %s unencrypted.",
-            settings.host,
-        )
+    warn_if_plaintext(settings)
     trace.mutter("imapclient: connecting to %s port %d (%s)",
                  settings.host, settings.port, settings.security)
     with translated_errors(settings, connecting=True):
@@ -45,6 +41,15 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
+
+
+def warn_if_plaintext(settings: IMAPSettings) -> None:
+    """Plaintext is the user's explicit choice; still say so off loopback."""
+    if settings.security == "none" and not settings.is_loopback:
+        trace.warning(
+            "imap_security=none: the password and draft go to %s unencrypted.",
+            settings.host,
+        )
 
 
 def tls_context() -> ssl.SSLContext:

@@ -136,3 +136,27 @@ class TestBadSettings(tests.TestCase):
                               config.MemoryStack(b"imap_server = h.example"),
                               None)
         self.assertContainsString(str(e), "brz config imap_username=")
+
+
+class TestPlaintextWarning(tests.TestCase):
+
+    def warnings_for(self, text):
+        from ..imapclient_plugin import session
+
+        warnings = []
+        self.overrideAttr(session.trace, "warning",
+                          lambda fmt, *args: warnings.append(fmt % args))
+        session.warn_if_plaintext(settings_from(text))
+        return warnings
+
+    def test_plaintext_to_a_remote_host_warns(self):
+        (warning,) = self.warnings_for(
+            "imap_server = imap://mail.example.org\nimap_security = none")
+        self.assertContainsString(warning, "mail.example.org unencrypted")
+
+    def test_plaintext_on_loopback_is_quiet(self):
+        self.assertEqual([], self.warnings_for(
+            "imap_server = imap://localhost\nimap_security = none"))
+
+    def test_tls_is_quiet(self):
+        self.assertEqual([], self.warnings_for("imap_server = mail.example.org"))
