@@ -70,12 +70,11 @@ class ConnectionLost(IMAPDraftError):
 class TLSFailed(IMAPDraftError):
     _fmt = (
         "TLS with the IMAP server %(host)s port %(port)d failed: %(reason)s."
-        " Check that imap_security (%(security)s) and the port in imap_server"
-        " match what the server offers."
+        " Nothing was sent. %(hint)s"
     )
 
-    def __init__(self, host: str, port: int, security: str, reason: str) -> None:
-        super().__init__(host=host, port=port, security=security, reason=reason)
+    def __init__(self, host: str, port: int, reason: str, hint: str) -> None:
+        super().__init__(host=host, port=port, reason=reason, hint=hint)
 
 
 class StartTLSNotOffered(IMAPDraftError):

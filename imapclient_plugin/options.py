@@ -62,3 +62,15 @@ opt_imap_timeout = Option(
 Seconds to wait for the IMAP server before giving up (default 60).
 """,
 )
+
+opt_imap_ca_certs = Option(
+    "imap_ca_certs",
+    default=None,
+    help="""\
+A PEM file of CA certificates trusted for imap_server, besides the system's.
+
+For a self-hosted server whose certificate comes from a private CA.
+Certificates are always verified, host name included, for imaps and
+starttls; this option adds trust, it never turns checking off.
+""",
+)

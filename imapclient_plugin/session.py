@@ -35,7 +35,8 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
             settings.host,
             port=settings.port,
             ssl=settings.security == "imaps",
-            ssl_context=tls_context(),
+            ssl_context=tls_context(settings)
+            if settings.security == "imaps" else None,
             timeout=settings.timeout,
         )
         if settings.security == "starttls":
@@ -52,16 +53,26 @@ def warn_if_plaintext(settings: IMAPSettings) -> None:
         )
 
 
-def tls_context() -> ssl.SSLContext:
-    """Certificate and host name checked against the system CAs."""
-    return ssl.create_default_context()
+def tls_context(settings: IMAPSettings) -> ssl.SSLContext:
+    """Certificate and host name checked: system CAs plus imap_ca_certs."""
+    context = ssl.create_default_context()
+    if settings.ca_certs:
+        try:
+            context.load_verify_locations(cafile=settings.ca_certs)
+        except (OSError, ssl.SSLError) as e:
+            raise errors.InvalidSetting(
+                "imap_ca_certs", settings.ca_certs,
+                "not a PEM file of certificates (%s)" % (e.strerror or e.reason),
+                "/etc/ssl/certs/my-ca.pem",
+            )
+    return context
 
 
 def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
     if not client.has_capability("STARTTLS"):
         client.shutdown()
         raise errors.StartTLSNotOffered(settings.host)
-    client.starttls(tls_context())
+    client.starttls(tls_context(settings))
 
 
 def login(
@@ -105,7 +116,7 @@ def translated_errors(
     except TimeoutError:
         raise errors.ConnectionTimedOut(host, port, settings.timeout)
     except ssl.SSLError as e:
-        raise errors.TLSFailed(host, port, settings.security, _ssl_reason(e))
+        raise errors.TLSFailed(host, port, *_tls_problem(e, settings))
     except imap_exceptions.LoginError as e:
         raise errors.LoginRefused(host, settings.username, server_text(e))
     except imap_exceptions.IMAPClientAbortError as e:
@@ -130,7 +141,32 @@ def server_text(e: Exception) -> str:
     return text.strip().rstrip(".") or type(e).__name__
 
 
-def _ssl_reason(e: ssl.SSLError) -> str:
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return "the certificate was not accepted (%s)" % e.verify_message
-    return e.reason or str(e)
+# OpenSSL's X509_V_ERR_* codes, for the advice that fits each.
+CERT_EXPIRED = 10
+CERT_UNTRUSTED = (18, 19, 20, 21)
+HOSTNAME_MISMATCH = (62, 64)  # host name, IP address
+
+
+def _tls_problem(e: ssl.SSLError, settings: IMAPSettings) -> tuple[str, str]:
+    """(what went wrong, what to change) for a failed TLS handshake."""
+    if not isinstance(e, ssl.SSLCertVerificationError):
+        return e.reason or str(e), (
+            "Check that imap_security (%s) and the port in imap_server match"
+            " what the server offers (imaps: TLS on 993; starttls: 143)."
+            % settings.security
+        )
+    reason = "its certificate was refused (%s)" % e.verify_message
+    if e.verify_code in HOSTNAME_MISMATCH:
+        return reason, (
+            "Set imap_server to a host name the certificate is issued for."
+        )
+    if e.verify_code == CERT_EXPIRED:
+        return reason, (
+            "The server's certificate must be renewed by its administrator."
+        )
+    if e.verify_code in CERT_UNTRUSTED:
+        return reason, (
+            "If the server uses a private or self-signed CA, set imap_ca_certs"
+            " to a PEM file with that CA's certificate."
+        )
+    return reason, "Check the server's certificate, or imap_ca_certs."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 from typing import Optional
 from urllib.parse import SplitResult, urlsplit
 
@@ -30,6 +31,7 @@ class IMAPSettings:
     username: str
     mailbox: Optional[str]
     timeout: float
+    ca_certs: Optional[str] = None
 
     @property
     def is_loopback(self) -> bool:
@@ -67,6 +69,7 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         username=username,
         mailbox=_mailbox(config.get("imap_mailbox")),
         timeout=_timeout(config.get("imap_timeout")),
+        ca_certs=_ca_certs(config.get("imap_ca_certs")),
     )
 
 
@@ -162,3 +165,15 @@ def _timeout(value: Optional[str]) -> float:
             "60",
         )
     return timeout
+
+
+def _ca_certs(value: Optional[str]) -> Optional[str]:
+    if value is None or not value.strip():
+        return None
+    path = os.path.expanduser(value.strip())
+    if not os.path.isfile(path):
+        raise errors.InvalidSetting(
+            "imap_ca_certs", value, "no such file",
+            "/etc/ssl/certs/my-ca.pem",
+        )
+    return path

@@ -5,6 +5,7 @@ TEST_MODULES = [
     "test_message",
     "test_registration",
     "test_send",
+    "test_tls",
 ]
 
 

@@ -27,7 +27,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
-ssl = no
+{tls}
 disable_plaintext_auth = no
 auth_mechanisms = {auth_mechanisms}
 auth_username_chars =
@@ -51,7 +51,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -69,6 +71,14 @@ namespace inbox {{
   inbox = yes
 {mailboxes}
 }}
+"""
+
+NO_TLS = "ssl = no"
+
+TLS = """\
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
 """
 
 QUOTA = """\
@@ -111,7 +121,9 @@ class DovecotServer:
     """One Dovecot instance; ``users`` maps user names to passwords.
 
     ``drafts_folder``: a Drafts folder flagged \\Drafts exists;
-    ``quota_kilobytes``: each user's storage quota (none by default).
+    ``quota_kilobytes``: each user's storage quota (none by default);
+    ``tls_files``: (certificate chain, key) PEM files, to offer STARTTLS on
+    ``port`` and TLS on ``imaps_port``.
     """
 
     def __init__(
@@ -120,11 +132,14 @@ class DovecotServer:
         drafts_folder: bool = True,
         auth_mechanisms: str = "plain login",
         quota_kilobytes: Optional[int] = None,
+        tls_files: Optional[tuple[str, str]] = None,
     ) -> None:
         self.users = users
         self.drafts_folder = drafts_folder
         self.auth_mechanisms = auth_mechanisms
         self.quota_kilobytes = quota_kilobytes
+        self.tls_files = tls_files
+        self.imaps_port = 0
         self.host = "127.0.0.1"
         self.port = 0
         self.root: Optional[str] = None
@@ -144,10 +159,17 @@ class DovecotServer:
             for user, password in self.users.items():
                 f.write("%s:{PLAIN}%s::::::\n" % (user, password))
         self.port = free_port()
+        if self.tls_files:
+            self.imaps_port = free_port()
+            tls = TLS.format(cert=self.tls_files[0], key=self.tls_files[1])
+        else:
+            tls = NO_TLS
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(CONFIG_TEMPLATE.format(
                 root=self.root,
                 port=self.port,
+                imaps_port=self.imaps_port,
+                tls=tls,
                 auth_mechanisms=self.auth_mechanisms,
                 mailboxes=DRAFTS_MAILBOX if self.drafts_folder else "",
                 quota=QUOTA.format(kilobytes=self.quota_kilobytes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 from typing import Optional
 
@@ -9,13 +11,26 @@ import keyring
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from breezy import config, tests
+from breezy import bedding, config, osutils, tests
 
 from . import dovecot
 
 USER = "alice"
 PASSWORD = "correct horse battery"
 IDENTITY = "Zoë Développeur <alice@example.com>"
+
+
+def parse(data: bytes):
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def attachment_bytes(message) -> bytes:
+    """The one attachment, as a mail reader saves it."""
+    (part,) = list(message.iter_attachments())
+    data = part.get_payload(decode=True)
+    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
+        data = data.replace(b"\r\n", b"\n")  # MIME text travels with CRLF
+    return data
 
 
 class MemoryKeyring(KeyringBackend):
@@ -113,4 +128,23 @@ class SendTestCase(tests.TestCaseWithTransport):
         self.assertContainsRe(err, marker)
         path = err.split(marker, 1)[1].split()[0]
         self.assertPathExists(path)
+        return path
+
+    def assertNotStored(self, err: str, *needles: str) -> str:
+        """One error paragraph naming ``needles``; the .eml kept whole."""
+        self.assertNotContainsString(err, "Traceback")
+        (error,) = [line for line in err.splitlines()
+                    if not line.startswith("Bundling ")]
+        # One paragraph, after the password prompt where there was one.
+        self.assertContainsRe(error, "^(IMAP password for [^:]+: )?brz: ERROR: ")
+        for needle in needles:
+            self.assertContainsString(err, needle)
+        path = self.kept_message_path(err)
+        self.assertStartsWith(path, osutils.pathjoin(bedding.cache_dir(),
+                                                     "imapclient", "unsent"))
+        with open(path, "rb") as f:
+            message = parse(f.read())
+        self.assertEqual("[MERGE] Say hello to the world", message["Subject"])
+        self.assertContainsString(attachment_bytes(message).decode(),
+                                  "merge directive")
         return path

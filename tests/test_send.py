@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import shutil
 import socket
 
 import breezy.send
-from breezy import bedding, osutils
+from breezy import bedding
 
 from . import fixtures
 from .dovecot import free_port
-from .fixtures import PASSWORD, USER
+from .fixtures import PASSWORD, USER, attachment_bytes, parse
 
 FIXED_TIME = 1_700_000_000.0
 
@@ -24,18 +22,6 @@ class FixedClock:
     @staticmethod
     def time() -> float:
         return FIXED_TIME
-
-
-def parse(data: bytes):
-    return email.message_from_bytes(data, policy=email.policy.default)
-
-
-def attachment_bytes(message) -> bytes:
-    (part,) = list(message.iter_attachments())
-    data = part.get_payload(decode=True)
-    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
-        data = data.replace(b"\r\n", b"\n")  # MIME text travels with CRLF
-    return data
 
 
 class TestSendStoresDraft(fixtures.SendTestCase):
@@ -190,24 +176,6 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
     def setUp(self):
         super().setUp()
         self.keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
-
-    def assertNotStored(self, err, *needles):
-        self.assertNotContainsString(err, "Traceback")
-        (error,) = [line for line in err.splitlines()
-                    if not line.startswith("Bundling ")]
-        # One paragraph, after the password prompt where there was one.
-        self.assertContainsRe(error, "^(IMAP password for [^:]+: )?brz: ERROR: ")
-        for needle in needles:
-            self.assertContainsString(err, needle)
-        path = self.kept_message_path(err)
-        self.assertStartsWith(path, osutils.pathjoin(bedding.cache_dir(),
-                                                     "imapclient", "unsent"))
-        with open(path, "rb") as f:
-            message = parse(f.read())
-        self.assertEqual("[MERGE] Say hello to the world", message["Subject"])
-        self.assertContainsString(attachment_bytes(message).decode(),
-                                  "merge directive")
-        return path
 
     def use_dovecot(self, password=PASSWORD, dovecot_options=None, **options):
         server = fixtures.start_dovecot(self, **(dovecot_options or {}))

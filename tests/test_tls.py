@@ -1,0 +1,117 @@
+"""TLS is verified, never weakened: Dovecot with certificates from a test CA."""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import trustme
+
+from . import fixtures
+from .fixtures import PASSWORD, USER
+
+
+class TestTLS(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ca = trustme.CA()
+        self.ca_path = os.path.abspath("test-ca.pem")
+        self.ca.cert_pem.write_to_path(self.ca_path)
+        fixtures.use_keyring(self, fixtures.MemoryKeyring())
+
+    def start_tls_dovecot(self, *identities: str, **cert_options):
+        cert = self.ca.issue_cert(*(identities or ("127.0.0.1",)),
+                                  **cert_options)
+        chain, key = os.path.abspath("server.pem"), os.path.abspath("server.key")
+        with open(chain, "wb") as f:
+            f.write(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+        cert.private_key_pem.write_to_path(key)
+        server = fixtures.start_dovecot(self, tls_files=(chain, key))
+        import keyring
+
+        keyring.set_password(server.host, USER, PASSWORD)
+        return server
+
+    def configure_tls(self, server, security: str, trust_ca: bool = True):
+        port = server.imaps_port if security == "imaps" else server.port
+        scheme = "imaps" if security == "imaps" else "imap"
+        options = dict(imap_server="%s://127.0.0.1:%d" % (scheme, port),
+                       imap_username=USER)
+        if trust_ca:
+            options["imap_ca_certs"] = self.ca_path
+        self.configure(**options)
+
+    def assertNoLoginAttempt(self, server):
+        log = server.log()
+        self.assertNotContainsString(log, "user=<%s>" % USER)
+        self.assertNotContainsString(log, "Login:")
+
+    def test_imaps_with_the_private_ca(self):
+        server = self.start_tls_dovecot()
+        self.configure_tls(server, "imaps")
+        _, err = self.send()
+        self.assertContainsString(err, "Draft saved to \"Drafts\"")
+        self.assertEqual(1, len(server.messages(USER, "Drafts")))
+
+    def test_starttls_with_the_private_ca(self):
+        server = self.start_tls_dovecot()
+        self.configure_tls(server, "starttls")
+        self.send()
+        self.assertEqual(1, len(server.messages(USER, "Drafts")))
+        self.assertContainsRe(server.log(), "Login: user=<alice>.*TLS")
+
+    def test_untrusted_ca_is_refused(self):
+        server = self.start_tls_dovecot()
+        self.configure_tls(server, "imaps", trust_ca=False)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "certificate was refused",
+                             "set imap_ca_certs")
+        self.assertNoLoginAttempt(server)
+
+    def test_untrusted_ca_with_starttls_sends_no_credentials(self):
+        server = self.start_tls_dovecot()
+        self.configure_tls(server, "starttls", trust_ca=False)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "certificate was refused", "imap_ca_certs")
+        self.assertNoLoginAttempt(server)
+
+    def test_wrong_host_name_is_refused(self):
+        server = self.start_tls_dovecot("imap.example.org")
+        self.configure_tls(server, "imaps")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "certificate was refused",
+                             "Set imap_server to a host name the certificate")
+        self.assertNoLoginAttempt(server)
+
+    def test_wrong_dns_name_is_refused(self):
+        server = self.start_tls_dovecot("imap.example.org")
+        self.configure(imap_server="imaps://localhost:%d" % server.imaps_port,
+                       imap_username=USER, imap_ca_certs=self.ca_path)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "Hostname mismatch",
+                             "Set imap_server to a host name the certificate")
+
+    def test_expired_certificate_is_refused(self):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        server = self.start_tls_dovecot(
+            not_before=now - datetime.timedelta(days=30),
+            not_after=now - datetime.timedelta(days=1))
+        self.configure_tls(server, "imaps")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "expired", "must be renewed")
+        self.assertNoLoginAttempt(server)
+
+    def test_missing_ca_file_is_a_setting_error(self):
+        self.configure(imap_server="imap.example.org",
+                       imap_ca_certs=os.path.abspath("nowhere.pem"))
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, 'Invalid imap_ca_certs', "no such file")
+
+    def test_ca_file_that_is_not_pem(self):
+        server = self.start_tls_dovecot()
+        self.configure_tls(server, "imaps")
+        with open(self.ca_path, "w") as f:
+            f.write("not a certificate\n")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "Invalid imap_ca_certs", "not a PEM file")
