@@ -5,6 +5,7 @@
 - ``message``: builds the RFC 5322 draft with the directive attached.
 - ``credentials``: finds the password (keyring, authentication.conf, prompt).
 - ``session``: connects, secures and logs in, translating faults to errors.
+- ``protocol_trace``: the ``-Dimap`` log of the conversation, redacted.
 - ``drafts``: finds the Drafts folder and appends the draft.
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.

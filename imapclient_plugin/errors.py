@@ -99,6 +99,18 @@ class LoginRefused(IMAPDraftError):
         super().__init__(host=host, user=user, reason=reason)
 
 
+class CannotSendCredentials(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s offers only the LOGIN command, which cannot"
+        " carry a user name or password with non-ASCII characters (it does"
+        " not offer AUTHENTICATE PLAIN). Use an ASCII password (an app"
+        " password), or enable AUTH=PLAIN on the server."
+    )
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host=host)
+
+
 class NoPassword(IMAPDraftError):
     _fmt = (
         "No password for %(user)s on the IMAP server %(host)s: none in the"

@@ -17,7 +17,7 @@ from imapclient import exceptions as imap_exceptions
 
 from breezy import trace
 
-from . import errors
+from . import errors, protocol_trace
 from .credentials import Password
 from .settings import IMAPSettings
 
@@ -39,6 +39,9 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
             if settings.security == "imaps" else None,
             timeout=settings.timeout,
         )
+        if protocol_trace.enabled():
+            trace.mutter("imap S: %s", client.welcome.decode("utf-8", "replace"))
+            protocol_trace.ConversationTrace(client._imap)
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
@@ -82,8 +85,10 @@ def login(
     with translated_errors(settings):
         if client.has_capability("AUTH=PLAIN"):
             client.plain_login(settings.username, password.value)
-        else:
+        elif settings.username.isascii() and password.value.isascii():
             client.login(_quoted(settings.username), password.value)
+        else:  # imaplib sends commands in ASCII; it would crash
+            raise errors.CannotSendCredentials(settings.host)
 
 
 def close(client: imapclient.IMAPClient) -> None:

@@ -6,6 +6,7 @@ TEST_MODULES = [
     "test_registration",
     "test_send",
     "test_tls",
+    "test_secrets",
 ]
 
 

@@ -29,7 +29,7 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 {tls}
 disable_plaintext_auth = no
-auth_mechanisms = {auth_mechanisms}
+auth_mechanisms = plain login
 auth_username_chars =
 default_login_user = dovenull
 default_internal_user = dovecot
@@ -130,13 +130,11 @@ class DovecotServer:
         self,
         users: dict[str, str],
         drafts_folder: bool = True,
-        auth_mechanisms: str = "plain login",
         quota_kilobytes: Optional[int] = None,
         tls_files: Optional[tuple[str, str]] = None,
     ) -> None:
         self.users = users
         self.drafts_folder = drafts_folder
-        self.auth_mechanisms = auth_mechanisms
         self.quota_kilobytes = quota_kilobytes
         self.tls_files = tls_files
         self.imaps_port = 0
@@ -170,7 +168,6 @@ class DovecotServer:
                 port=self.port,
                 imaps_port=self.imaps_port,
                 tls=tls,
-                auth_mechanisms=self.auth_mechanisms,
                 mailboxes=DRAFTS_MAILBOX if self.drafts_folder else "",
                 quota=QUOTA.format(kilobytes=self.quota_kilobytes)
                 if self.quota_kilobytes else "",

@@ -1,0 +1,79 @@
+"""``brz -Dimap``: the IMAP conversation in Breezy's log, credentials redacted.
+
+Each line sent (``C:``) and received (``S:``) is logged with ``mutter``;
+literals (the draft itself) are summarised by size.  LOGIN and AUTHENTICATE
+are logged without their arguments, and every client line until the
+server's tagged reply to them is redacted, so SASL responses never appear.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from breezy import debug, trace
+
+DEBUG_FLAG = "imap"
+MAX_SHOWN = 300
+CRLF = b"\r\n"
+LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
+SECRET_COMMANDS = (b"LOGIN", b"AUTHENTICATE")
+
+
+def enabled() -> bool:
+    return DEBUG_FLAG in debug.debug_flags
+
+
+class ConversationTrace:
+    """Wraps an ``imaplib.IMAP4``'s send/readline/read to log the traffic."""
+
+    def __init__(self, imap) -> None:
+        self._send, self._readline, self._read = imap.send, imap.readline, imap.read
+        self._secret_tag: Optional[bytes] = None
+        self._client_literal_left = 0
+        imap.send, imap.readline, imap.read = self.send, self.readline, self.read
+
+    def send(self, data: bytes) -> None:
+        self._log_sent(data)
+        return self._send(data)
+
+    def readline(self) -> bytes:
+        line = self._readline()
+        if self._secret_tag and line.startswith(self._secret_tag + b" "):
+            self._secret_tag = None
+        _log("S", line.rstrip(CRLF))
+        return line
+
+    def read(self, size: int) -> bytes:
+        data = self._read(size)
+        trace.mutter("imap S: <literal, %d bytes>", len(data))
+        return data
+
+    def _log_sent(self, data: bytes) -> None:
+        if self._client_literal_left:
+            self._client_literal_left = max(0, self._client_literal_left - len(data))
+            trace.mutter("imap C: <literal, %d bytes>", len(data))
+            return
+        if data == CRLF:
+            return
+        if self._secret_tag:
+            trace.mutter("imap C: <credentials redacted>")
+            return
+        line = data.rstrip(CRLF)
+        words = line.split(b" ", 3)
+        command = words[1].upper() if len(words) > 1 else b""
+        if command in SECRET_COMMANDS:
+            self._secret_tag = words[0]
+            keep = 3 if command == b"AUTHENTICATE" else 2  # the mechanism
+            line = b" ".join(words[:keep]) + b" <credentials redacted>"
+        else:
+            literal = LITERAL_AT_END.search(line)
+            if literal:
+                self._client_literal_left = int(literal.group(1))
+        _log("C", line)
+
+
+def _log(direction: str, line: bytes) -> None:
+    shown = line[:MAX_SHOWN].decode("utf-8", "replace")
+    more = " ... (%d bytes)" % len(line) if len(line) > MAX_SHOWN else ""
+    trace.mutter("imap %s: %s%s", direction, shown, more)
