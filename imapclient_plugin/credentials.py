@@ -41,7 +41,7 @@ def find_password(settings: IMAPSettings) -> Password:
             trace.mutter("imapclient: password for %s from %s",
                          settings.username, source)
             return Password(value, source)
-    raise errors.NoPassword(settings.host, settings.username)
+    raise errors.NoPassword(host=settings.host, user=settings.username)
 
 
 def offer_to_store(settings: IMAPSettings, password: Password) -> None:

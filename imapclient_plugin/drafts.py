@@ -65,8 +65,9 @@ def append_draft(
     except imapclient.exceptions.IMAPClientError as e:
         text = server_text(e)
         if "[TRYCREATE]" in text.upper() or "[NONEXISTENT]" in text.upper():
-            raise errors.MailboxRefused(host, folder, text)
-        raise errors.ServerRefused(host, 'storing the draft in "%s"' % folder, text)
+            raise errors.MailboxRefused(host=host, mailbox=folder, reason=text)
+        raise errors.ServerRefused(
+            host=host, action='storing the draft in "%s"' % folder, reason=text)
     match = APPENDUID.search(response or b"")
     return int(match.group(1)) if match else None
 

@@ -2,6 +2,7 @@
 
 All are ``BzrError`` subclasses, so ``brz`` prints them as one paragraph
 with a non-zero exit and no traceback.  None ever contains a password.
+They are raised with the keyword arguments their ``_fmt`` names.
 """
 
 from breezy.errors import BzrError
@@ -34,18 +35,12 @@ class ServerNotFound(IMAPDraftError):
         " Check the host name in imap_server and your network."
     )
 
-    def __init__(self, host: str, reason: str) -> None:
-        super().__init__(host=host, reason=reason)
-
 
 class ConnectionFailed(IMAPDraftError):
     _fmt = (
         "Cannot connect to the IMAP server %(host)s port %(port)d: %(reason)s."
         " Check imap_server (host and port) and that the server is up."
     )
-
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        super().__init__(host=host, port=port, reason=reason)
 
 
 class ConnectionTimedOut(IMAPDraftError):
@@ -56,15 +51,9 @@ class ConnectionTimedOut(IMAPDraftError):
         " imap_timeout."
     )
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        super().__init__(host=host, port=port, timeout=timeout)
-
 
 class ConnectionLost(IMAPDraftError):
     _fmt = "The connection to the IMAP server %(host)s was lost: %(reason)s."
-
-    def __init__(self, host: str, reason: str) -> None:
-        super().__init__(host=host, reason=reason)
 
 
 class TLSFailed(IMAPDraftError):
@@ -72,9 +61,6 @@ class TLSFailed(IMAPDraftError):
         "TLS with the IMAP server %(host)s port %(port)d failed: %(reason)s."
         " Nothing was sent. %(hint)s"
     )
-
-    def __init__(self, host: str, port: int, reason: str, hint: str) -> None:
-        super().__init__(host=host, port=port, reason=reason, hint=hint)
 
 
 class StartTLSNotOffered(IMAPDraftError):
@@ -84,9 +70,6 @@ class StartTLSNotOffered(IMAPDraftError):
         " or imap_security=none on a network you trust."
     )
 
-    def __init__(self, host: str) -> None:
-        super().__init__(host=host)
-
 
 class LoginRefused(IMAPDraftError):
     _fmt = (
@@ -94,9 +77,6 @@ class LoginRefused(IMAPDraftError):
         " Check imap_username and the password (GMail and Fastmail want an"
         " app password); store a new one with: keyring set %(host)s %(user)s"
     )
-
-    def __init__(self, host: str, user: str, reason: str) -> None:
-        super().__init__(host=host, user=user, reason=reason)
 
 
 class CannotSendCredentials(IMAPDraftError):
@@ -107,9 +87,6 @@ class CannotSendCredentials(IMAPDraftError):
         " password), or enable AUTH=PLAIN on the server."
     )
 
-    def __init__(self, host: str) -> None:
-        super().__init__(host=host)
-
 
 class NoPassword(IMAPDraftError):
     _fmt = (
@@ -118,9 +95,6 @@ class NoPassword(IMAPDraftError):
         " with: keyring set %(host)s %(user)s"
     )
 
-    def __init__(self, host: str, user: str) -> None:
-        super().__init__(host=host, user=user)
-
 
 class MailboxRefused(IMAPDraftError):
     _fmt = (
@@ -128,15 +102,9 @@ class MailboxRefused(IMAPDraftError):
         " Check imap_mailbox, or remove it to use the server's Drafts folder."
     )
 
-    def __init__(self, host: str, mailbox: str, reason: str) -> None:
-        super().__init__(host=host, mailbox=mailbox, reason=reason)
-
 
 class ServerRefused(IMAPDraftError):
     _fmt = "The IMAP server %(host)s refused %(action)s: %(reason)s."
-
-    def __init__(self, host: str, action: str, reason: str) -> None:
-        super().__init__(host=host, action=action, reason=reason)
 
 
 class DraftNotStored(IMAPDraftError):

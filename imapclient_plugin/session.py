@@ -74,7 +74,7 @@ def tls_context(settings: IMAPSettings) -> ssl.SSLContext:
 def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
     if not client.has_capability("STARTTLS"):
         client.shutdown()
-        raise errors.StartTLSNotOffered(settings.host)
+        raise errors.StartTLSNotOffered(host=settings.host)
     client.starttls(tls_context(settings))
 
 
@@ -88,7 +88,7 @@ def login(
         elif settings.username.isascii() and password.value.isascii():
             client.login(_quoted(settings.username), password.value)
         else:  # imaplib sends commands in ASCII; it would crash
-            raise errors.CannotSendCredentials(settings.host)
+            raise errors.CannotSendCredentials(host=settings.host)
 
 
 def close(client: imapclient.IMAPClient) -> None:
@@ -117,24 +117,25 @@ def translated_errors(
     except errors.IMAPDraftError:
         raise
     except socket.gaierror as e:
-        raise errors.ServerNotFound(host, e.strerror or str(e))
+        raise errors.ServerNotFound(host=host, reason=e.strerror or str(e))
     except TimeoutError:
-        raise errors.ConnectionTimedOut(host, port, settings.timeout)
+        raise errors.ConnectionTimedOut(host=host, port=port, timeout=settings.timeout)
     except ssl.SSLError as e:
-        raise errors.TLSFailed(host, port, *_tls_problem(e, settings))
+        raise _tls_failed(e, settings)
     except imap_exceptions.LoginError as e:
-        raise errors.LoginRefused(host, settings.username, server_text(e))
+        raise errors.LoginRefused(
+            host=host, user=settings.username, reason=server_text(e))
     except imap_exceptions.IMAPClientAbortError as e:
         if "timed out" in str(e):
-            raise errors.ConnectionTimedOut(host, port, settings.timeout)
-        raise errors.ConnectionLost(host, server_text(e))
+            raise errors.ConnectionTimedOut(host=host, port=port, timeout=settings.timeout)
+        raise errors.ConnectionLost(host=host, reason=server_text(e))
     except imap_exceptions.IMAPClientError as e:
-        raise errors.ServerRefused(host, action, server_text(e))
+        raise errors.ServerRefused(host=host, action=action, reason=server_text(e))
     except OSError as e:
         reason = e.strerror or str(e) or type(e).__name__
         if connecting:
-            raise errors.ConnectionFailed(host, port, reason)
-        raise errors.ConnectionLost(host, reason)
+            raise errors.ConnectionFailed(host=host, port=port, reason=reason)
+        raise errors.ConnectionLost(host=host, reason=reason)
 
 
 def server_text(e: Exception) -> str:
@@ -146,32 +147,34 @@ def server_text(e: Exception) -> str:
     return text.strip().rstrip(".") or type(e).__name__
 
 
-# OpenSSL's X509_V_ERR_* codes, for the advice that fits each.
-CERT_EXPIRED = 10
-CERT_UNTRUSTED = (18, 19, 20, 21)
-HOSTNAME_MISMATCH = (62, 64)  # host name, IP address
+PROTOCOL_HINT = (
+    "Check that imap_security (%s) and the port in imap_server match what the"
+    " server offers (imaps: TLS on 993; starttls: 143)."
+)
+WRONG_NAME_HINT = "Set imap_server to a host name the certificate is issued for."
+UNTRUSTED_HINT = (
+    "If the server uses a private or self-signed CA, set imap_ca_certs to a"
+    " PEM file with that CA's certificate."
+)
+# Advice by OpenSSL's X509_V_ERR_* code.
+CERTIFICATE_HINTS = {
+    10: "The server's certificate must be renewed by its administrator.",
+    18: UNTRUSTED_HINT,
+    19: UNTRUSTED_HINT,
+    20: UNTRUSTED_HINT,
+    21: UNTRUSTED_HINT,
+    62: WRONG_NAME_HINT,
+    64: WRONG_NAME_HINT,
+}
+OTHER_CERTIFICATE_HINT = "Check the server's certificate, or imap_ca_certs."
 
 
-def _tls_problem(e: ssl.SSLError, settings: IMAPSettings) -> tuple[str, str]:
-    """(what went wrong, what to change) for a failed TLS handshake."""
-    if not isinstance(e, ssl.SSLCertVerificationError):
-        return e.reason or str(e), (
-            "Check that imap_security (%s) and the port in imap_server match"
-            " what the server offers (imaps: TLS on 993; starttls: 143)."
-            % settings.security
-        )
-    reason = "its certificate was refused (%s)" % e.verify_message
-    if e.verify_code in HOSTNAME_MISMATCH:
-        return reason, (
-            "Set imap_server to a host name the certificate is issued for."
-        )
-    if e.verify_code == CERT_EXPIRED:
-        return reason, (
-            "The server's certificate must be renewed by its administrator."
-        )
-    if e.verify_code in CERT_UNTRUSTED:
-        return reason, (
-            "If the server uses a private or self-signed CA, set imap_ca_certs"
-            " to a PEM file with that CA's certificate."
-        )
-    return reason, "Check the server's certificate, or imap_ca_certs."
+def _tls_failed(e: ssl.SSLError, settings: IMAPSettings) -> errors.TLSFailed:
+    """The error for a failed handshake, with the advice that fits it."""
+    if isinstance(e, ssl.SSLCertVerificationError):
+        reason = "its certificate was refused (%s)" % e.verify_message
+        hint = CERTIFICATE_HINTS.get(e.verify_code, OTHER_CERTIFICATE_HINT)
+    else:
+        reason, hint = e.reason or str(e), PROTOCOL_HINT % settings.security
+    return errors.TLSFailed(host=settings.host, port=settings.port,
+                            reason=reason, hint=hint)
