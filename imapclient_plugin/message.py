@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Optional
@@ -58,7 +59,7 @@ def draft_bytes(message: EmailMessage) -> bytes:
 def _address(sender: Optional[str]) -> Optional[Address]:
     if not sender:
         return None
-    name, addr = email.utils.parseaddr(sender)
+    name, addr = email.utils.parseaddr(_one_line(sender))
     if "@" not in addr:
         return None
     try:
@@ -75,7 +76,10 @@ def _domain(address: Optional[Address]) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Header text: one line, no control characters (NUL, ESC, C1...)."""
+    kept = "".join(c for c in text
+                   if c.isspace() or unicodedata.category(c) != "Cc")
+    return " ".join(kept.split())
 
 
 def _body_text(body: Optional[str], filename: str) -> str:

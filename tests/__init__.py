@@ -3,6 +3,7 @@
 TEST_MODULES = [
     "test_settings",
     "test_message",
+    "test_message_properties",
     "test_registration",
     "test_send",
     "test_tls",

@@ -118,6 +118,12 @@ class TestStructure(tests.TestCase):
         self.assertIsNone(message["Bcc"])
         self.assertEqual("[MERGE] a Bcc: evil@example.com", message["Subject"])
 
+    def test_control_characters_are_dropped_from_headers(self):
+        message = parse(build(subject="[MERGE] a\x00b\x1b[31mc",
+                              to='"Ev\x00il\x9b" <x@example.org>'))
+        self.assertEqual("[MERGE] ab[31mc", message["Subject"])
+        self.assertEqual("Evil", message["To"].addresses[0].display_name)
+
     def test_body_text_is_kept(self):
         message = parse(build(body="Please merge.\nThanks, Zoë\n"))
         text = message.get_body(("plain",)).get_content()
