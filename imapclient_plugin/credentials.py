@@ -8,6 +8,7 @@ logged or written anywhere but the keyring.
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 from breezy import config as _config
 from breezy import trace, ui
@@ -18,6 +19,10 @@ from .settings import IMAPSettings
 KEYRING = "keyring"
 AUTHENTICATION_CONF = "authentication.conf"
 PROMPT = "prompt"
+KEYRING_MISSING = (
+    "no keyring backend is available (run a Secret Service such as"
+    " gnome-keyring, or pip install keyrings.alt)"
+)
 AUTH_SCHEME = "imap"
 
 
@@ -31,17 +36,17 @@ class Password:
 
 def find_password(settings: IMAPSettings) -> Password:
     """Return the password for ``settings``, prompting as the last resort."""
-    for source, lookup in (
-        (KEYRING, _from_keyring),
-        (AUTHENTICATION_CONF, _from_authentication_conf),
-        (PROMPT, _from_prompt),
-    ):
-        value = lookup(settings)
-        if value:
-            trace.mutter("imapclient: password for %s from %s",
-                         settings.username, source)
-            return Password(value, source)
-    raise errors.NoPassword(host=settings.host, user=settings.username)
+    value, keyring_state = _from_keyring(settings)
+    source = KEYRING
+    if not value:
+        value, source = _from_authentication_conf(settings), AUTHENTICATION_CONF
+    if not value:
+        value, source = _from_prompt(settings), PROMPT
+    if not value:
+        raise errors.NoPassword(host=settings.host, user=settings.username,
+                                keyring=keyring_state)
+    trace.mutter("imapclient: password for %s from %s", settings.username, source)
+    return Password(value, source)
 
 
 def offer_to_store(settings: IMAPSettings, password: Password) -> None:
@@ -67,18 +72,23 @@ def offer_to_store(settings: IMAPSettings, password: Password) -> None:
         trace.note("Password stored in the keyring.")
 
 
-def _from_keyring(settings: IMAPSettings):
+def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
+    """(password or None, what the keyring said, for the error message)."""
     import keyring
-    from keyring.errors import KeyringError
+    from keyring.errors import KeyringLocked, NoKeyringError
 
     try:
-        return keyring.get_password(settings.host, settings.username)
-    except KeyringError as e:
-        trace.mutter("imapclient: no usable keyring: %s", type(e).__name__)
+        value = keyring.get_password(settings.host, settings.username)
+    except NoKeyringError:
+        return None, KEYRING_MISSING
+    except KeyringLocked:
+        return None, "the keyring is locked (unlock it, then send again)"
     except Exception as e:  # a broken backend must not stop the send
-        trace.warning("The keyring failed (%s); trying other password sources.",
-                      type(e).__name__)
-    return None
+        state = "the keyring failed (%s: %s)" % (type(e).__name__, e)
+        trace.warning("%s; trying the other password sources.",
+                      state[0].upper() + state[1:])
+        return None, state
+    return value, "none in the keyring"
 
 
 def _from_authentication_conf(settings: IMAPSettings):

@@ -90,8 +90,8 @@ class CannotSendCredentials(IMAPDraftError):
 
 class NoPassword(IMAPDraftError):
     _fmt = (
-        "No password for %(user)s on the IMAP server %(host)s: none in the"
-        " keyring or authentication.conf, and none was entered. Store one"
+        "No password for %(user)s on the IMAP server %(host)s: %(keyring)s,"
+        " none in authentication.conf, and none was entered. Store one"
         " with: keyring set %(host)s %(user)s"
     )
 

@@ -52,6 +52,25 @@ class MemoryKeyring(KeyringBackend):
         self.passwords.pop((service, username), None)
 
 
+class FailingKeyring(KeyringBackend):
+    """A backend whose every lookup raises ``error``."""
+
+    priority = 1
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def get_password(self, service, username):
+        raise self.error
+
+    def set_password(self, service, username, password):
+        raise self.error
+
+    def delete_password(self, service, username):
+        raise self.error
+
+
 def use_keyring(test: tests.TestCase, backend: KeyringBackend) -> KeyringBackend:
     """Make ``backend`` the process's keyring for the length of ``test``."""
     previous = keyring.get_keyring()

@@ -7,6 +7,7 @@ import shutil
 import socket
 
 import breezy.send
+from keyring.errors import KeyringLocked
 from breezy import bedding
 
 from . import fixtures
@@ -114,13 +115,30 @@ class TestPasswordSources(fixtures.SendTestCase):
         self.server = fixtures.start_dovecot(self)
         self.configure(self.server)
 
-    def test_authentication_conf(self):
-        fixtures.no_keyring(self)
+    def write_authentication_conf(self):
         os.makedirs(bedding.config_dir(), exist_ok=True)
         with open(bedding.authentication_config_path(), "w") as f:
             f.write("[imap]\nscheme = imap\nhost = 127.0.0.1\n"
                     "user = %s\npassword = %s\n" % (USER, PASSWORD))
+
+    def test_authentication_conf(self):
+        fixtures.no_keyring(self)
+        self.write_authentication_conf()
         self.send()
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_locked_keyring_falls_through(self):
+        fixtures.use_keyring(self, fixtures.FailingKeyring(KeyringLocked()))
+        self.write_authentication_conf()
+        self.send()
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_raising_keyring_falls_through_with_a_warning(self):
+        fixtures.use_keyring(self, fixtures.FailingKeyring(
+            RuntimeError("D-Bus said no")))
+        _, err = self.send(stdin=PASSWORD + "\n")
+        self.assertContainsString(
+            err, "The keyring failed (RuntimeError: D-Bus said no); trying")
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
     def test_prompt_then_store_in_keyring(self):
@@ -216,7 +234,22 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         fixtures.no_keyring(self)
         self.use_dovecot()
         _, err = self.send(retcode=3, stdin="")
-        self.assertNotStored(err, "No password for alice")
+        self.assertNotStored(err, "No password for alice",
+                             "no keyring backend is available")
+
+    def test_no_password_with_a_locked_keyring(self):
+        fixtures.use_keyring(self, fixtures.FailingKeyring(KeyringLocked()))
+        self.use_dovecot()
+        _, err = self.send(retcode=3, stdin="")
+        self.assertNotStored(err, "the keyring is locked")
+
+    def test_no_password_with_a_raising_keyring(self):
+        fixtures.use_keyring(self, fixtures.FailingKeyring(OSError("boom")))
+        self.use_dovecot()
+        _, err = self.send(retcode=3, stdin="")
+        (error,) = [line for line in err.splitlines() if "brz: ERROR" in line]
+        self.assertContainsString(error, "the keyring failed (OSError: boom)")
+        self.kept_message_path(err)
 
     def test_tls_spoken_to_a_plaintext_port(self):
         server = self.use_dovecot()
