@@ -133,6 +133,7 @@ class SendTestCase(tests.TestCaseWithTransport):
             stack.set("imap_username", USER)
         for name, value in options.items():
             stack.set(name, value)
+        stack.store.save()  # on disk too, for brz subprocesses
 
     def send(self, *args: str, retcode: int = 0, stdin: Optional[str] = None):
         return self.run_bzr(
