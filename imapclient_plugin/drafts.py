@@ -54,6 +54,20 @@ def find_drafts_folder(
     return DraftsFolder(personal, "created, as the server had no drafts folder")
 
 
+def check_append_limit(
+    client: imapclient.IMAPClient, size: int, host: str
+) -> None:
+    """Refuse before uploading what the server announced it would refuse.
+
+    RFC 7889: ``APPENDLIMIT=n`` in the capabilities applies to every folder
+    (imapclient's ``has_capability`` does not match the ``=n`` form).
+    """
+    for capability in client.capabilities():
+        name, _, value = capability.upper().partition(b"=")
+        if name == b"APPENDLIMIT" and value.isdigit() and size > int(value):
+            raise errors.DraftTooBig(host=host, size=size, limit=int(value))
+
+
 def append_draft(
     client: imapclient.IMAPClient, folder: str, data: bytes, host: str
 ) -> Optional[int]:

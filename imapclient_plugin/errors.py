@@ -107,6 +107,15 @@ class ServerRefused(IMAPDraftError):
     _fmt = "The IMAP server %(host)s refused %(action)s: %(reason)s."
 
 
+class DraftTooBig(IMAPDraftError):
+    _fmt = (
+        "The draft is %(size)d bytes, but the IMAP server %(host)s accepts"
+        " messages of at most %(limit)d bytes (APPENDLIMIT), so nothing was"
+        " uploaded. Send less: brz send --no-bundle (with a public branch),"
+        " or fewer revisions with -r."
+    )
+
+
 class DraftNotStored(IMAPDraftError):
     _fmt = "%(reason)s The draft was not stored; the message is kept in %(path)s"
 

@@ -79,6 +79,7 @@ def store_draft(settings: IMAPSettings, data: bytes) -> StoredDraft:
         session.login(client, settings, password)
         credentials.offer_to_store(settings, password)
         with session.translated_errors(settings, action="the Drafts folder"):
+            drafts.check_append_limit(client, len(data), settings.host)
             folder = drafts.find_drafts_folder(client, settings.mailbox)
             trace.mutter("imapclient: drafts folder %r, %s",
                          folder.name, folder.how_found)

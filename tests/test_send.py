@@ -13,6 +13,7 @@ from breezy import bedding
 from . import fixtures
 from .dovecot import free_port
 from .fixtures import PASSWORD, USER, attachment_bytes, parse
+from .proxy import RewritingProxy
 
 FIXED_TIME = 1_700_000_000.0
 
@@ -291,6 +292,35 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         self.assertNotStored(
             err, 'The IMAP server 127.0.0.1 refused storing the draft in "Drafts"',
             "OVERQUOTA")
+
+    def test_draft_over_the_append_limit_is_not_uploaded(self):
+        server = fixtures.start_dovecot(self)
+        # Dovecot does not announce APPENDLIMIT; make it look like one that does.
+        proxy = RewritingProxy(
+            (server.host, server.port),
+            lambda line: line.replace(b" IMAP4rev1 ", b" IMAP4rev1 APPENDLIMIT=1000 "))
+        self.addCleanup(proxy.close)
+        self.keyring.set_password("127.0.0.1", USER, PASSWORD)
+        self.configure(server, imap_server="imap://127.0.0.1:%d" % proxy.port,
+                       imap_mailbox="Drafts")
+        _, err = self.send("-Dimap", retcode=3)
+        self.assertNotStored(err, "accepts messages of at most 1000 bytes",
+                             "--no-bundle")
+        self.assertContainsRe(err, r"The draft is \d{4,} bytes")
+        self.assertContainsRe(self.get_log(), r"imap C: \S+ AUTHENTICATE")
+        self.assertNotContainsRe(self.get_log(), r"imap C: \S+ APPEND")
+        self.assertEqual([], server.messages(USER, "Drafts"))
+
+    def test_draft_under_the_append_limit_is_stored(self):
+        server = fixtures.start_dovecot(self)
+        proxy = RewritingProxy(
+            (server.host, server.port),
+            lambda line: line.replace(b" IMAP4rev1 ", b" IMAP4rev1 APPENDLIMIT=10000000 "))
+        self.addCleanup(proxy.close)
+        self.keyring.set_password("127.0.0.1", USER, PASSWORD)
+        self.configure(server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.send()
+        self.assertEqual(1, len(server.messages(USER, "Drafts")))
 
     def test_kept_messages_do_not_overwrite_each_other(self):
         self.configure()
