@@ -19,5 +19,5 @@ setup(
     },
     packages=[PACKAGE, PACKAGE + ".imapclient_plugin", PACKAGE + ".tests"],
     install_requires=["breezy>=3.3", "imapclient>=3.0", "keyring>=23"],
-    extras_require={"test": ["breezy[testing]", "testtools", "keyrings.alt", "trustme", "hypothesis"]},
+    extras_require={"test": ["breezy[testing]", "testtools", "keyrings.alt", "trustme", "hypothesis", "pymap"]},
 )

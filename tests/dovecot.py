@@ -10,13 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from typing import Optional
 
-import imapclient
+from .imap_server import IMAPTestServer, ServerUnavailable, free_port, wait_for_greeting
 
 START_TIMEOUT = 15.0
 
@@ -97,27 +95,17 @@ DRAFTS_MAILBOX = """\
 """
 
 
-class DovecotUnavailable(Exception):
-    """Dovecot is not installed or cannot run here."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def dovecot_binary() -> str:
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(binary):
-        raise DovecotUnavailable(
+        raise ServerUnavailable(
             "dovecot is not installed (apt-get install dovecot-imapd)")
     if os.geteuid() != 0:
-        raise DovecotUnavailable("the test Dovecot needs to start as root")
+        raise ServerUnavailable("the test Dovecot needs to start as root")
     return binary
 
 
-class DovecotServer:
+class DovecotServer(IMAPTestServer):
     """One Dovecot instance; ``users`` maps user names to passwords.
 
     ``drafts_folder``: a Drafts folder flagged \\Drafts exists;
@@ -179,23 +167,16 @@ class DovecotServer:
         if started.returncode != 0:
             log = self.log("start.log")
             self.stop()
-            raise DovecotUnavailable("Dovecot did not start:\n" + log)
+            raise ServerUnavailable("Dovecot did not start:\n" + log)
         self._wait_for_greeting()
 
     def _wait_for_greeting(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with socket.create_connection((self.host, self.port), 1) as s:
-                    if s.recv(100).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                log = self.log()
-                self.stop()
-                raise DovecotUnavailable("Dovecot did not start:\n" + log)
-            time.sleep(0.05)
+        try:
+            wait_for_greeting(self.host, self.port, START_TIMEOUT)
+        except ServerUnavailable:
+            log = self.log()
+            self.stop()
+            raise ServerUnavailable("Dovecot did not start:\n" + log)
 
     def log(self, name: str = "dovecot.log") -> str:
         try:
@@ -225,19 +206,3 @@ class DovecotServer:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
-
-    def client(self, user: str) -> imapclient.IMAPClient:
-        """A logged-in client, to look at what the plugin stored."""
-        client = imapclient.IMAPClient(self.host, self.port, ssl=False,
-                                       timeout=10)
-        client.plain_login(user, self.users[user])
-        return client
-
-    def messages(self, user: str, folder: str) -> list[tuple[tuple, bytes]]:
-        """(flags, raw message) of every message in ``folder``."""
-        with self.client(user) as client:
-            client.select_folder(folder, readonly=True)
-            uids = client.search("ALL")
-            fetched = client.fetch(uids, ["FLAGS", "RFC822"]) if uids else {}
-            return [(data[b"FLAGS"], data[b"RFC822"])
-                    for _uid, data in sorted(fetched.items())]

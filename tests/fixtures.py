@@ -14,6 +14,8 @@ from keyring.backends import fail
 from breezy import bedding, config, osutils, tests
 
 from . import dovecot
+from .imap_server import IMAPTestServer, ServerUnavailable
+from .pymap_server import PymapServer
 
 USER = "alice"
 PASSWORD = "correct horse battery"
@@ -85,18 +87,25 @@ def no_keyring(test: tests.TestCase) -> None:
 
 
 def start_dovecot(test: tests.TestCase, **kwargs) -> dovecot.DovecotServer:
-    """A fresh Dovecot for ``test``, stopped on cleanup.
-
-    Skips where Dovecot cannot run, except in CI (CI=true), where that
-    must fail the run rather than hide the end-to-end tests.
-    """
+    """A fresh Dovecot for ``test``, stopped on cleanup."""
     users = kwargs.pop("users", {USER: PASSWORD})
+    return _started(test, lambda: dovecot.DovecotServer(users, **kwargs))
+
+
+def start_pymap(test: tests.TestCase) -> PymapServer:
+    """A fresh pymap (in memory, one user) for ``test``, stopped on cleanup."""
+    return _started(test, lambda: PymapServer({USER: PASSWORD}))
+
+
+def _started(test: tests.TestCase, make_server):
+    """Start the server; skip where it cannot run, except in CI (CI=true),
+    where that must fail the run rather than hide the end-to-end tests."""
     try:
-        server = dovecot.DovecotServer(users, **kwargs)
+        server = make_server()
         server.start()
-    except dovecot.DovecotUnavailable as e:
+    except ServerUnavailable as e:
         if os.environ.get("CI") == "true":
-            test.fail("Dovecot is required in CI: %s" % e)
+            test.fail("needed in CI: %s" % e)
         raise tests.TestNotApplicable(str(e))
     test.addCleanup(server.stop)
     return server
@@ -122,7 +131,7 @@ class SendTestCase(tests.TestCaseWithTransport):
         )
         feature.commit("Say hello to the world")
 
-    def configure(self, server: Optional[dovecot.DovecotServer] = None,
+    def configure(self, server: Optional[IMAPTestServer] = None,
                   **options: str) -> None:
         """Write the global (breezy.conf) settings for ``server``."""
         stack = config.GlobalStack()
