@@ -86,6 +86,17 @@ def append_draft(
     return int(match.group(1)) if match else None
 
 
+def find_by_message_id(
+    client: imapclient.IMAPClient, folder: str, message_id: str
+) -> Optional[int]:
+    """UID of a message in ``folder`` with this Message-ID, if there is one."""
+    if not client.folder_exists(folder):
+        return None
+    client.select_folder(folder, readonly=True)
+    uids = client.search(["HEADER", "Message-ID", message_id])
+    return max(uids) if uids else None
+
+
 def _personal_prefix(client: imapclient.IMAPClient) -> str:
     if not client.has_capability("NAMESPACE"):
         return ""

@@ -117,7 +117,10 @@ class DraftTooBig(IMAPDraftError):
 
 
 class DraftNotStored(IMAPDraftError):
-    _fmt = "%(reason)s The draft was not stored; the message is kept in %(path)s"
+    _fmt = (
+        "%(reason)s The message is kept in %(path)s; once fixed, store it"
+        " with: brz imap-send %(path)s"
+    )
 
     def __init__(self, reason: IMAPDraftError, path: str) -> None:
         super().__init__(reason=str(reason), path=path)

@@ -44,35 +44,45 @@ class IMAPDraftClient(MailClient):
         """See MailClient.compose: build the draft and APPEND it."""
         basename = basename or "attachment"
         sender = _identity(self.config)
-        data = draft_bytes(
-            build_draft(
-                sender=sender,
-                to=to,
-                subject=subject,
-                body=body,
-                attachment=attachment,
-                filename=basename + extension,
-                mime_subtype=mime_subtype,
-            )
+        message = build_draft(
+            sender=sender,
+            to=to,
+            subject=subject,
+            body=body,
+            attachment=attachment,
+            filename=basename + extension,
+            mime_subtype=mime_subtype,
         )
+        data = draft_bytes(message)
         try:
             settings = read_settings(self.config, _address(sender))
-            stored = store_draft(settings, data)
+            stored = store_draft(settings, data, message["Message-ID"])
         except errors.IMAPDraftError as e:
             raise errors.DraftNotStored(e, keep_unsent(data, basename))
         except BaseException:
             trace.note("The message was kept in %s", keep_unsent(data, basename))
             raise
-        trace.note(
-            'Draft saved to "%s" on %s%s.',
-            stored.folder.name,
-            settings.host,
-            " (UID %d)" % stored.uid if stored.uid is not None else "",
-        )
+        report_stored(settings, stored)
 
 
-def store_draft(settings: IMAPSettings, data: bytes) -> StoredDraft:
-    """Connect, log in, find the Drafts folder and append ``data`` to it."""
+def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
+    trace.note(
+        'Draft saved to "%s" on %s%s.',
+        stored.folder.name,
+        settings.host,
+        " (UID %d)" % stored.uid if stored.uid is not None else "",
+    )
+
+
+def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
+                check_first: bool = False) -> StoredDraft:
+    """Connect, log in, find the Drafts folder and append ``data`` to it.
+
+    Stores exactly one copy: if the connection is lost while the outcome of
+    the APPEND is unknown, it reconnects once and appends again only if no
+    message with ``message_id`` arrived.  ``check_first`` looks before the
+    first APPEND too (for a retried message).
+    """
     client = session.connect(settings)
     try:
         password = credentials.find_password(settings)
@@ -85,10 +95,43 @@ def store_draft(settings: IMAPSettings, data: bytes) -> StoredDraft:
                          folder.name, folder.how_found)
             if folder.how_found.startswith("created"):
                 trace.note('Created the folder "%s" for drafts.', folder.name)
-            uid = drafts.append_draft(client, folder.name, data, settings.host)
+        try:
+            uid = _append_once(client, settings, folder.name, data, message_id,
+                               check_first)
+        except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+            uid = _append_after_lost_connection(
+                settings, password, folder.name, data, message_id, lost)
     finally:
         session.close(client)
     return StoredDraft(folder, uid)
+
+
+def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
+                 message_id: str, check_first: bool) -> Optional[int]:
+    """APPEND unless ``check_first`` finds the message already there."""
+    with session.translated_errors(settings, action="storing the draft",
+                                   client=client):
+        if check_first:
+            uid = drafts.find_by_message_id(client, folder, message_id)
+            if uid is not None:
+                trace.note("The draft was already there.")
+                return uid
+        return drafts.append_draft(client, folder, data, settings.host)
+
+
+def _append_after_lost_connection(
+    settings: IMAPSettings, password: credentials.Password, folder: str,
+    data: bytes, message_id: str, lost: errors.IMAPDraftError,
+) -> Optional[int]:
+    """The APPEND may or may not have landed: look, then append if not."""
+    trace.note("%s Reconnecting to check whether the draft arrived.", lost)
+    client = session.connect(settings)
+    try:
+        session.login(client, settings, password)
+        return _append_once(client, settings, folder, data, message_id,
+                            check_first=True)
+    finally:
+        session.close(client)
 
 
 def _identity(config) -> Optional[str]:

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import socket
 import ssl
-from typing import Iterator
+from typing import Iterator, Optional
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -108,9 +108,13 @@ def _quoted(text: str) -> str:
 
 @contextlib.contextmanager
 def translated_errors(
-    settings: IMAPSettings, connecting: bool = False, action: str = "the request"
+    settings: IMAPSettings, connecting: bool = False, action: str = "the request",
+    client: Optional[imapclient.IMAPClient] = None,
 ) -> Iterator[None]:
-    """Turn socket, TLS and IMAP exceptions into the plugin's errors."""
+    """Turn socket, TLS and IMAP exceptions into the plugin's errors.
+
+    With ``client``, a lost connection reports the server's BYE, if any.
+    """
     host, port = settings.host, settings.port
     try:
         yield
@@ -128,7 +132,7 @@ def translated_errors(
     except imap_exceptions.IMAPClientAbortError as e:
         if "timed out" in str(e):
             raise errors.ConnectionTimedOut(host=host, port=port, timeout=settings.timeout)
-        raise errors.ConnectionLost(host=host, reason=server_text(e))
+        raise errors.ConnectionLost(host=host, reason=_bye(client) or server_text(e))
     except imap_exceptions.IMAPClientError as e:
         raise errors.ServerRefused(host=host, action=action, reason=server_text(e))
     except OSError as e:
@@ -136,6 +140,16 @@ def translated_errors(
         if connecting:
             raise errors.ConnectionFailed(host=host, port=port, reason=reason)
         raise errors.ConnectionLost(host=host, reason=reason)
+
+
+def _bye(client: Optional[imapclient.IMAPClient]) -> Optional[str]:
+    """The server's BYE text: imaplib keeps it but reports only the EOF."""
+    if client is None:
+        return None
+    said = client._imap.untagged_responses.get("BYE")
+    if not said:
+        return None
+    return "the server said BYE: %s" % said[-1].decode("utf-8", "replace")
 
 
 def server_text(e: Exception) -> str:

@@ -7,6 +7,7 @@ TEST_MODULES = [
     "test_registration",
     "test_send",
     "test_tls",
+    "test_faults",
     "test_secrets",
     "test_secret_service",
 ]

@@ -153,9 +153,9 @@ class SendTestCase(tests.TestCaseWithTransport):
 
     def kept_message_path(self, err: str) -> str:
         """The .eml path the error names; it must exist."""
-        marker = "the message is kept in "
+        marker = "The message is kept in "
         self.assertContainsRe(err, marker)
-        path = err.split(marker, 1)[1].split()[0]
+        path = err.split(marker, 1)[1].split()[0].rstrip(";")
         self.assertPathExists(path)
         return path
 

@@ -1,85 +1,194 @@
-"""A loopback TCP proxy that can rewrite what the server says.
+"""A loopback TCP proxy in front of a real server, to rewrite and break things.
 
-Sits between the plugin and a real Dovecot to make it look like another
-server (say, one without AUTH=PLAIN).  Server-to-client data is handled a
-line at a time, so a rewrite sees whole lines.  Bounded: it serves at most
-``max_connections`` clients and stops when closed.
+Between the plugin and Dovecot it can make the server look different (hide
+or add a capability) or inject faults: cut the connection in the middle of
+an APPEND literal, or after it but before the server's reply, answer BYE or
+NO.  Server-to-client data is filtered a line at a time, client-to-server
+data a chunk at a time.  Bounded: it serves at most ``max_connections``
+clients and stops when closed.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from typing import Callable, Optional
 
-LineRewrite = Callable[[bytes], bytes]
+Filter = Callable[[bytes], bytes]
+
+
+class Cut(Exception):
+    """Forward ``data``, then close both sides of the connection."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        super().__init__()
+        self.data = data
+
+
+class Faults:
+    """The filters of one proxied connection; the default changes nothing."""
+
+    def from_client(self, chunk: bytes) -> bytes:
+        return chunk
+
+    def from_server(self, line: bytes) -> bytes:
+        return line
 
 
 class RewritingProxy:
 
     def __init__(self, target: tuple[str, int],
-                 rewrite_server_line: Optional[LineRewrite] = None,
+                 rewrite_server_line: Optional[Filter] = None,
+                 faults: Optional[Callable[[int], Faults]] = None,
                  max_connections: int = 20) -> None:
+        """``faults(n)`` gives the filters of the n-th connection (from 0)."""
         self.target = target
-        self.rewrite = rewrite_server_line or (lambda line: line)
+        self.faults = faults or (lambda n: _Rewrite(rewrite_server_line))
         self.max_connections = max_connections
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
         self.host, self.port = self.listener.getsockname()
+        self.connections = 0
         self._sockets: list[socket.socket] = [self.listener]
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
     def close(self) -> None:
         for s in self._sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+            _close(s)
         self._thread.join(5)
 
     def _serve(self) -> None:
-        for _ in range(self.max_connections):
+        for n in range(self.max_connections):
             try:
                 client, _addr = self.listener.accept()
             except OSError:
                 return
+            self.connections = n + 1
             server = socket.create_connection(self.target, timeout=10)
             self._sockets += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, None),
-                             daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, self.rewrite),
-                             daemon=True).start()
+            faults = self.faults(n)
+            threading.Thread(target=_pump, daemon=True,
+                             args=(client, server, faults.from_client, False)).start()
+            threading.Thread(target=_pump, daemon=True,
+                             args=(server, client, faults.from_server, True)).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket,
-              rewrite: Optional[LineRewrite]) -> None:
-        pending = b""
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if rewrite is None:
-                    sink.sendall(data)
-                    continue
+
+class _Rewrite(Faults):
+    def __init__(self, rewrite: Optional[Filter]) -> None:
+        self.rewrite = rewrite
+
+    def from_server(self, line: bytes) -> bytes:
+        return self.rewrite(line) if self.rewrite else line
+
+
+def _pump(source: socket.socket, sink: socket.socket, filter_: Filter,
+          by_line: bool) -> None:
+    pending = b""
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            if by_line:
                 pending += data
-                *lines, pending = pending.split(b"\n")
-                sink.sendall(b"".join(rewrite(line + b"\n") for line in lines))
-            if pending:
-                sink.sendall(pending)
+                *pieces, pending = pending.split(b"\n")
+                pieces = [piece + b"\n" for piece in pieces]
+            else:
+                pieces = [data]
+            for piece in pieces:
+                sink.sendall(filter_(piece))
+        if pending:
+            sink.sendall(pending)
+    except Cut as cut:
+        try:
+            sink.sendall(cut.data)
         except OSError:
             pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    except OSError:
+        pass
+    _close(source)
+    _close(sink)
 
 
-def hide_capability(name: bytes) -> LineRewrite:
+def _close(s: socket.socket) -> None:
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    s.close()
+
+
+def hide_capability(name: bytes) -> Filter:
     """A rewrite that removes one capability from every line announcing it."""
     return lambda line: line.replace(b" " + name, b"")
+
+
+APPEND_COMMAND = re.compile(rb"^(\S+) APPEND ", re.IGNORECASE)
+
+
+class AppendFaults(Faults):
+    """Tracks the APPEND in flight, for faults that strike around it."""
+
+    def __init__(self) -> None:
+        self.append_tag: Optional[bytes] = None
+        self.literal_started = False
+
+    def from_client(self, chunk: bytes) -> bytes:
+        match = APPEND_COMMAND.match(chunk)
+        if match:
+            self.append_tag = match.group(1)
+        elif self.append_tag and not self.literal_started:
+            self.literal_started = True
+            return self.on_literal(chunk)
+        return chunk
+
+    def from_server(self, line: bytes) -> bytes:
+        if self.append_tag and line.startswith(b"+"):
+            return self.on_continuation(line)
+        if self.append_tag and line.startswith(self.append_tag + b" "):
+            return self.on_reply(line)
+        return line
+
+    def on_literal(self, chunk: bytes) -> bytes:
+        return chunk
+
+    def on_continuation(self, line: bytes) -> bytes:
+        return line
+
+    def on_reply(self, line: bytes) -> bytes:
+        return line
+
+
+class CutInsideLiteral(AppendFaults):
+    """The connection dies half-way through the draft's upload."""
+
+    def on_literal(self, chunk: bytes) -> bytes:
+        raise Cut(chunk[: len(chunk) // 2])
+
+
+class CutBeforeReply(AppendFaults):
+    """The server stores the draft, but its OK never arrives."""
+
+    def on_reply(self, line: bytes) -> bytes:
+        raise Cut()
+
+
+class ByeOnAppend(AppendFaults):
+    """The server shuts down instead of accepting the literal."""
+
+    def on_continuation(self, line: bytes) -> bytes:
+        raise Cut(b"* BYE Server shutting down.\r\n")
+
+
+class RefuseAppend(AppendFaults):
+    """The server answers the APPEND with ``reply`` instead of ``+``."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def on_continuation(self, line: bytes) -> bytes:
+        raise Cut(self.append_tag + b" " + self.reply + b"\r\n")
