@@ -11,7 +11,8 @@ names: nothing here may import imapclient, keyring, ssl or email.
 
 version_info = (0, 1, 0, "dev", 0)
 
-from breezy import config as _config  # noqa: E402  (already loaded by Breezy)
+from breezy import commands as _commands  # noqa: E402  (already loaded by Breezy)
+from breezy import config as _config  # noqa: E402
 from breezy import help_topics as _help_topics  # noqa: E402
 
 _IMPL = __name__ + ".imapclient_plugin"
@@ -50,6 +51,8 @@ def _register_mail_client() -> None:
 
 
 _register_mail_client()
+
+_commands.plugin_cmds.register_lazy("cmd_imap_send", [], _IMPL + ".commands")
 
 _help_topics.topic_registry.register_lazy(
     "imapclient", _IMPL + ".help", "HELP_TEXT", "Storing brz send drafts over IMAP"

@@ -9,4 +9,5 @@
 - ``drafts``: finds the Drafts folder and appends the draft.
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
+- ``commands``: ``brz imap-send``, to store kept (or any) .eml messages.
 """

@@ -43,7 +43,7 @@ class IMAPDraftClient(MailClient):
     ):
         """See MailClient.compose: build the draft and APPEND it."""
         basename = basename or "attachment"
-        sender = _identity(self.config)
+        sender = identity(self.config)
         message = build_draft(
             sender=sender,
             to=to,
@@ -55,7 +55,7 @@ class IMAPDraftClient(MailClient):
         )
         data = draft_bytes(message)
         try:
-            settings = read_settings(self.config, _address(sender))
+            settings = read_settings(self.config, identity_address(sender))
             stored = store_draft(settings, data, message["Message-ID"])
         except errors.IMAPDraftError as e:
             raise errors.DraftNotStored(e, keep_unsent(data, basename))
@@ -134,7 +134,8 @@ def _append_after_lost_connection(
         session.close(client)
 
 
-def _identity(config) -> Optional[str]:
+def identity(config) -> Optional[str]:
+    """The Breezy identity (brz whoami), or None if there is none."""
     try:
         return config.get("email")
     except bzr_errors.BzrError as e:  # NoWhoami: the draft gets no From
@@ -142,7 +143,8 @@ def _identity(config) -> Optional[str]:
         return None
 
 
-def _address(sender: Optional[str]) -> Optional[str]:
+def identity_address(sender: Optional[str]) -> Optional[str]:
+    """The address part of an identity: the default imap_username."""
     if not sender:
         return None
     import email.utils

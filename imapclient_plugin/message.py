@@ -7,6 +7,7 @@ It is never quoted-printable (that garbles patches pasted from webmail).
 
 from __future__ import annotations
 
+import email.parser
 import email.policy
 import email.utils
 import unicodedata
@@ -54,6 +55,24 @@ def build_draft(
 def draft_bytes(message: EmailMessage) -> bytes:
     """Serialise with CRLF line ends, as IMAP APPEND wants."""
     return message.as_bytes(policy=POLICY)
+
+
+def load_message(data: bytes) -> tuple[bytes, str]:
+    """A complete message read from a file, ready for APPEND: CRLF line
+    ends and a Message-ID (one is added if missing).  Returns it and the
+    Message-ID; ValueError if ``data`` is not an e-mail message.
+    """
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    headers = email.parser.BytesHeaderParser(policy=POLICY).parsebytes(data)
+    if not lines or headers.defects or not (headers["From"] or headers["Subject"]):
+        raise ValueError("no e-mail headers (From:, Subject:) at the top")
+    message_id = headers["Message-ID"]
+    if not message_id:
+        message_id = email.utils.make_msgid(domain=FALLBACK_DOMAIN)
+        lines.insert(0, b"Message-ID: " + message_id.encode("ascii"))
+    return b"\r\n".join(lines) + b"\r\n", str(message_id).strip()
 
 
 def _address(sender: Optional[str]) -> Optional[Address]:

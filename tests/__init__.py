@@ -8,6 +8,7 @@ TEST_MODULES = [
     "test_send",
     "test_tls",
     "test_faults",
+    "test_imap_send",
     "test_secrets",
     "test_secret_service",
 ]
