@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import ssl
 from typing import Iterator, Optional
@@ -142,6 +143,9 @@ def translated_errors(
         raise errors.ConnectionLost(host=host, reason=reason)
 
 
+BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""")
+
+
 def _bye(client: Optional[imapclient.IMAPClient]) -> Optional[str]:
     """The server's BYE text: imaplib keeps it but reports only the EOF."""
     if client is None:
@@ -158,6 +162,9 @@ def server_text(e: Exception) -> str:
     for prefix in ("append failed: ", "create failed: ", "select failed: "):
         if text.startswith(prefix):
             text = text[len(prefix):]
+    quoted_bytes = BYTES_REPR.match(text)  # str() of a bytes response
+    if quoted_bytes:
+        text = quoted_bytes.group(2)
     return text.strip().rstrip(".") or type(e).__name__
 
 

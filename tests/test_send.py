@@ -13,7 +13,7 @@ from breezy import bedding
 from . import fixtures
 from .imap_server import free_port
 from .fixtures import PASSWORD, USER, attachment_bytes, parse
-from .proxy import RewritingProxy
+from .proxy import RewritingProxy, hide_capability
 
 FIXED_TIME = 1_700_000_000.0
 
@@ -168,6 +168,21 @@ class TestPasswordSources(fixtures.SendTestCase):
         self.assertNotContainsString(err, "keyring")
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
+    def test_user_name_with_spaces_over_login(self):
+        # (Dovecot's passwd-file cannot hold a user name with a double quote.)
+        user = "j q public"
+        server = fixtures.start_dovecot(self, users={user: PASSWORD})
+        proxy = RewritingProxy((server.host, server.port),
+                               hide_capability(b"AUTH=PLAIN"))
+        self.addCleanup(proxy.close)
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", user, PASSWORD)
+        self.configure(server, imap_username=user,
+                       imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        self.assertContainsRe(self.get_log(), r"imap C: \S+ LOGIN <credentials")
+        self.assertEqual(1, len(server.messages(user, "Drafts")))
+
     def test_user_name_with_space_and_non_ascii_password(self):
         user, password = "zoë dev", "pässwörd"
         server = fixtures.start_dovecot(self, users={user: password})
@@ -235,11 +250,25 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         self.assertNotStored(err, "Cannot connect to the IMAP server 127.0.0.1",
                              "refused")
 
+    def test_host_name_that_does_not_resolve(self):
+        # No DNS traffic may leave this machine: getaddrinfo fails as the
+        # resolver would for an unknown name.
+        def unknown_name(*args, **kwargs):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        self.overrideAttr(socket, "getaddrinfo", unknown_name)
+        self.configure(imap_server="imap.nonexistent.example", imap_username=USER)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "Cannot find the IMAP server "
+                             "imap.nonexistent.example (Name or service not known)",
+                             "Check the host name in imap_server")
+
     def test_login_refused(self):
         self.use_dovecot(password="wrong password")
         _, err = self.send(retcode=3)
-        self.assertNotStored(err, "refused the login for alice",
-                             "keyring set 127.0.0.1 alice")
+        self.assertNotStored(
+            err, "refused the login for alice: [AUTHENTICATIONFAILED] "
+            "Authentication failed. Check", "keyring set 127.0.0.1 alice")
         self.assertNotContainsString(err, "wrong password")
 
     def test_no_password_anywhere(self):

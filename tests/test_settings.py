@@ -160,3 +160,12 @@ class TestPlaintextWarning(tests.TestCase):
 
     def test_tls_is_quiet(self):
         self.assertEqual([], self.warnings_for("imap_server = mail.example.org"))
+
+
+class TestLoginQuoting(tests.TestCase):
+
+    def test_user_name_is_an_imap_quoted_string(self):
+        from ..imapclient_plugin.session import _quoted
+
+        self.assertEqual('"j \\"q\\" public"', _quoted('j "q" public'))
+        self.assertEqual('"back\\\\slash"', _quoted("back\\slash"))
