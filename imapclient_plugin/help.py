@@ -20,13 +20,26 @@ Then::
   brz send --mail-to=project@lists.example.org
 
 Options (``brz help OPTION`` describes each): imap_server, imap_username,
-imap_mailbox, imap_security, imap_timeout.
+imap_mailbox, imap_security, imap_timeout, imap_ca_certs.
 
 Passwords are looked up in the system keyring (service = the server's host
 name, user = imap_username), then in authentication.conf (scheme=imap),
 then asked for; a typed password can be stored in the keyring.
 
+Certificates are always verified (host name included); imap_ca_certs adds
+a private CA.  With imap_security=starttls nothing is sent unless STARTTLS
+succeeds.
+
 If the draft cannot be stored, the error says why and the complete message
 is kept as a .eml file under Breezy's cache directory
-(~/.cache/breezy/imapclient/unsent/); import it into any mail program.
+(~/.cache/breezy/imapclient/unsent/).  Once the cause is fixed::
+
+  brz imap-send ~/.cache/breezy/imapclient/unsent/FILE.eml
+
+stores it (``brz help imap-send``); a message already in the folder, by its
+Message-ID, is not stored twice.  If the connection drops during the upload,
+brz send itself reconnects once and checks before storing again.
+
+``brz -Dimap send`` logs the IMAP conversation, credentials redacted, to
+Breezy's log (``brz version`` shows where).
 """
