@@ -6,6 +6,7 @@
 - ``credentials``: finds the password (keyring, authentication.conf, prompt).
 - ``session``: connects, secures and logs in, translating faults to errors.
 - ``protocol_trace``: the ``-Dimap`` log of the conversation, redacted.
+- ``fast_commands``: login, APPEND and LOGOUT in fewer round trips.
 - ``drafts``: finds the Drafts folder and appends the draft.
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.

@@ -14,7 +14,7 @@ from typing import Optional
 import imapclient
 from imapclient.imapclient import DRAFT, DRAFTS, SEEN
 
-from . import errors
+from . import errors, fast_commands
 from .session import server_text
 
 COMMON_DRAFTS_NAMES = (
@@ -73,7 +73,7 @@ def append_draft(
 ) -> Optional[int]:
     """APPEND with \\Draft and \\Seen; the new UID when the server says it."""
     try:
-        response = client.append(folder, data, flags=DRAFT_FLAGS)
+        response = fast_commands.append(client, folder, data, DRAFT_FLAGS)
     except imapclient.exceptions.IMAPClientAbortError:
         raise
     except imapclient.exceptions.IMAPClientError as e:

@@ -18,7 +18,7 @@ from imapclient import exceptions as imap_exceptions
 
 from breezy import trace
 
-from . import errors, protocol_trace
+from . import errors, fast_commands, protocol_trace
 from .credentials import Password
 from .settings import IMAPSettings
 
@@ -40,6 +40,7 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
             if settings.security == "imaps" else None,
             timeout=settings.timeout,
         )
+        fast_commands.no_delay(client)
         if protocol_trace.enabled():
             trace.mutter("imap S: %s", client.welcome.decode("utf-8", "replace"))
             protocol_trace.ConversationTrace(client._imap)
@@ -84,7 +85,10 @@ def login(
 ) -> None:
     """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name)."""
     with translated_errors(settings):
-        if client.has_capability("AUTH=PLAIN"):
+        if fast_commands.can_login_in_one_turn(client):
+            fast_commands.plain_login_one_turn(
+                client, settings.username, password.value)
+        elif client.has_capability("AUTH=PLAIN"):
             client.plain_login(settings.username, password.value)
         elif settings.username.isascii() and password.value.isascii():
             client.login(_quoted(settings.username), password.value)
@@ -95,11 +99,9 @@ def login(
 def close(client: imapclient.IMAPClient) -> None:
     """Log out; the draft is already stored, so failures here do not matter."""
     try:
-        client.logout()
+        fast_commands.logout_without_waiting(client)
     except Exception as e:
         trace.mutter("imapclient: logout failed: %s", e)
-        with contextlib.suppress(Exception):
-            client.shutdown()
 
 
 def _quoted(text: str) -> str:

@@ -140,10 +140,23 @@ class AppendFaults(Faults):
         match = APPEND_COMMAND.match(chunk)
         if match:
             self.append_tag = match.group(1)
-        elif self.append_tag and not self.literal_started:
-            self.literal_started = True
-            return self.on_literal(chunk)
+            # With LITERAL+ the literal may follow in the same chunk.
+            command, _, literal = chunk.partition(b"\r\n")
+            if not literal:
+                return chunk
+            try:
+                return command + b"\r\n" + self._literal(literal)
+            except Cut as cut:
+                raise Cut(command + b"\r\n" + cut.data)
+        if self.append_tag:
+            return self._literal(chunk)
         return chunk
+
+    def _literal(self, chunk: bytes) -> bytes:
+        if self.literal_started:
+            return chunk
+        self.literal_started = True
+        return self.on_literal(chunk)
 
     def from_server(self, line: bytes) -> bytes:
         if self.append_tag and line.startswith(b"+"):
@@ -176,14 +189,21 @@ class CutBeforeReply(AppendFaults):
         raise Cut()
 
 
-class ByeOnAppend(AppendFaults):
+class SynchronisingAppendFaults(AppendFaults):
+    """A server without LITERAL+: the client waits for ``+`` to upload."""
+
+    def from_server(self, line: bytes) -> bytes:
+        return super().from_server(line.replace(b" LITERAL+", b""))
+
+
+class ByeOnAppend(SynchronisingAppendFaults):
     """The server shuts down instead of accepting the literal."""
 
     def on_continuation(self, line: bytes) -> bytes:
         raise Cut(b"* BYE Server shutting down.\r\n")
 
 
-class RefuseAppend(AppendFaults):
+class RefuseAppend(SynchronisingAppendFaults):
     """The server answers the APPEND with ``reply`` instead of ``+``."""
 
     def __init__(self, reply: bytes) -> None:

@@ -69,7 +69,7 @@ class TestNoLeaks(fixtures.SendTestCase):
         self.assertContainsRe(log, r"imap C: \S+ AUTHENTICATE PLAIN "
                                    r"<credentials redacted>")
         self.assertContainsRe(log, r'imap C: \S+ APPEND "Drafts" '
-                                   r"\(\\Draft \\Seen\) \{\d+\}")
+                                   r"\(\\Draft \\Seen\) \{\d+\+\}")
         self.assertContainsRe(log, r"imap C: <literal, \d+ bytes>")
         self.assertContainsRe(log, r"imap S: \S+ OK \[APPENDUID")
         self.assertNoSecretAnywhere(out, err)

@@ -183,6 +183,22 @@ class TestPasswordSources(fixtures.SendTestCase):
         self.assertContainsRe(self.get_log(), r"imap C: \S+ LOGIN <credentials")
         self.assertEqual(1, len(server.messages(user, "Drafts")))
 
+    def test_server_without_literal_plus_or_sasl_ir(self):
+        # The classic exchange: wait for "+" before the SASL response and
+        # before the draft.
+        proxy = RewritingProxy(
+            (self.server.host, self.server.port),
+            lambda line: line.replace(b" LITERAL+", b"").replace(b" SASL-IR", b""))
+        self.addCleanup(proxy.close)
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, PASSWORD)
+        self.configure(imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        log = self.get_log()
+        self.assertContainsRe(log, r"imap C: \S+ AUTHENTICATE PLAIN <cred")
+        self.assertContainsRe(log, r"imap C: \S+ APPEND .* \{\d+\}\n")
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
     def test_user_name_with_space_and_non_ascii_password(self):
         user, password = "zoë dev", "pässwörd"
         server = fixtures.start_dovecot(self, users={user: password})
