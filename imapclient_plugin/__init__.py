@@ -8,6 +8,7 @@
 - ``protocol_trace``: the ``-Dimap`` log of the conversation, redacted.
 - ``fast_commands``: login, APPEND and LOGOUT in fewer round trips.
 - ``drafts``: finds the Drafts folder and appends the draft.
+- ``folder_cache``: remembers each account's Drafts folder.
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
 - ``commands``: ``brz imap-send``, to store kept (or any) .eml messages.

@@ -29,29 +29,44 @@ DRAFT_FLAGS = (DRAFT, SEEN)
 APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]", re.IGNORECASE)
 
 
+CONFIGURED = "set by imap_mailbox"
+REMEMBERED = "remembered from an earlier send"
+FLAGGED = "flagged \\Drafts by the server"
+NAMED = "found by its name"
+CREATED = "created, as the server had no drafts folder"
+
+
 @dataclasses.dataclass(frozen=True)
 class DraftsFolder:
     name: str
     how_found: str
 
+    @property
+    def was_discovered(self) -> bool:
+        return self.how_found in (FLAGGED, NAMED, CREATED)
+
 
 def find_drafts_folder(
-    client: imapclient.IMAPClient, configured: Optional[str]
+    client: imapclient.IMAPClient,
+    configured: Optional[str],
+    remembered: Optional[str] = None,
 ) -> DraftsFolder:
-    """The configured folder, else the discovered or newly created one."""
+    """The configured or remembered folder, else discover or create one."""
     if configured:
-        return DraftsFolder(configured, "set by imap_mailbox")
+        return DraftsFolder(configured, CONFIGURED)
+    if remembered:
+        return DraftsFolder(remembered, REMEMBERED)
     listing = client.list_folders()
     for flags, _delimiter, name in listing:
         if any(flag.lower() == DRAFTS.lower() for flag in flags):
-            return DraftsFolder(name, "flagged \\Drafts by the server")
+            return DraftsFolder(name, FLAGGED)
     existing = {name.lower(): name for _flags, _delimiter, name in listing}
     personal = _personal_prefix(client) + "Drafts"
     for candidate in (personal,) + COMMON_DRAFTS_NAMES:
         if candidate.lower() in existing:
-            return DraftsFolder(existing[candidate.lower()], "found by its name")
+            return DraftsFolder(existing[candidate.lower()], NAMED)
     client.create_folder(personal)
-    return DraftsFolder(personal, "created, as the server had no drafts folder")
+    return DraftsFolder(personal, CREATED)
 
 
 def check_append_limit(

@@ -13,7 +13,7 @@ from breezy import errors as bzr_errors
 from breezy import trace
 from breezy.mail_client import MailClient
 
-from . import credentials, drafts, errors, session
+from . import credentials, drafts, errors, folder_cache, session
 from .message import build_draft, draft_bytes
 from .settings import IMAPSettings, read_settings
 from .unsent import keep_unsent
@@ -90,12 +90,15 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
         credentials.offer_to_store(settings, password)
         with session.translated_errors(settings, action="the Drafts folder"):
             drafts.check_append_limit(client, len(data), settings.host)
-            folder = drafts.find_drafts_folder(client, settings.mailbox)
-            trace.mutter("imapclient: drafts folder %r, %s",
-                         folder.name, folder.how_found)
-            if folder.how_found.startswith("created"):
-                trace.note('Created the folder "%s" for drafts.', folder.name)
+        folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
         try:
+            uid = _append_once(client, settings, folder.name, data, message_id,
+                               check_first)
+        except errors.MailboxRefused:
+            if folder.how_found != drafts.REMEMBERED:
+                raise
+            folder_cache.forget(settings)  # the server no longer has it
+            folder = _drafts_folder(client, settings, None)
             uid = _append_once(client, settings, folder.name, data, message_id,
                                check_first)
         except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
@@ -104,6 +107,19 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
     finally:
         session.close(client)
     return StoredDraft(folder, uid)
+
+
+def _drafts_folder(client, settings: IMAPSettings,
+                   remembered: Optional[str]) -> drafts.DraftsFolder:
+    """Find (and remember) the folder; a remembered one costs no LIST."""
+    with session.translated_errors(settings, action="the Drafts folder"):
+        folder = drafts.find_drafts_folder(client, settings.mailbox, remembered)
+    trace.mutter("imapclient: drafts folder %r, %s", folder.name, folder.how_found)
+    if folder.how_found == drafts.CREATED:
+        trace.note('Created the folder "%s" for drafts.', folder.name)
+    if folder.was_discovered:
+        folder_cache.remember(settings, folder.name)
+    return folder
 
 
 def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,

@@ -230,6 +230,25 @@ class TestDraftsDiscovery(fixtures.SendTestCase):
         self.assertContainsString(err, 'Created the folder "Drafts"')
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
+    def test_second_send_remembers_the_folder_without_listing(self):
+        with self.server.client(USER) as client:
+            client.create_folder("INBOX.Drafts")
+        self.send()
+        self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        self.assertNotContainsRe(self.get_log(), r"imap C: \S+ (LIST|NAMESPACE)")
+        self.assertEqual(2, len(self.server.messages(USER, "INBOX.Drafts")))
+
+    def test_remembered_folder_that_went_away_is_found_again(self):
+        self.send()  # creates and remembers Drafts
+        with self.server.client(USER) as client:
+            client.rename_folder("Drafts", "Old")
+        _, err = self.run_bzr(["-Dimap", "send", "../trunk"],
+                              working_dir="feature")
+        self.assertContainsRe(self.get_log(), r"TRYCREATE(.|\n)*imap C: \S+ LIST")
+        self.assertContainsString(err, 'Created the folder "Drafts"')
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+        self.assertEqual(1, len(self.server.messages(USER, "Old")))
+
 
 class TestFailuresKeepTheMessage(fixtures.SendTestCase):
     """Every failure: exit 3, one clear paragraph, the .eml kept."""
