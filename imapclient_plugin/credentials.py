@@ -34,19 +34,29 @@ class Password:
     source: str
 
 
-def find_password(settings: IMAPSettings) -> Password:
-    """Return the password for ``settings``, prompting as the last resort."""
+def stored_password(settings: IMAPSettings) -> tuple[Optional[Password], str]:
+    """The password from the keyring or authentication.conf, if any, and
+    what the keyring said (for the error if no password is found at all).
+
+    Never prompts, so it can run before connecting.
+    """
     value, keyring_state = _from_keyring(settings)
     source = KEYRING
     if not value:
         value, source = _from_authentication_conf(settings), AUTHENTICATION_CONF
     if not value:
-        value, source = _from_prompt(settings), PROMPT
+        return None, keyring_state
+    trace.mutter("imapclient: password for %s from %s", settings.username, source)
+    return Password(value, source), keyring_state
+
+
+def prompted_password(settings: IMAPSettings, keyring_state: str) -> Password:
+    """Ask for the password; NoPassword if none is given."""
+    value = _from_prompt(settings)
     if not value:
         raise errors.NoPassword(host=settings.host, user=settings.username,
                                 keyring=keyring_state)
-    trace.mutter("imapclient: password for %s from %s", settings.username, source)
-    return Password(value, source)
+    return Password(value, PROMPT)
 
 
 def offer_to_store(settings: IMAPSettings, password: Password) -> None:

@@ -1,9 +1,10 @@
 """IMAP commands in fewer round trips than imaplib sends them.
 
-imaplib waits for the server's ``+`` before every literal and before the
-SASL response, and for the reply to LOGOUT.  Where the server allows it,
-these send the whole command at once:
+imaplib asks for CAPABILITY right after the greeting, waits for the
+server's ``+`` before every literal and before the SASL response, and for
+the reply to LOGOUT.  Where the server allows it, these do without:
 
+- capabilities taken from the greeting when it carries them;
 - AUTHENTICATE PLAIN with its initial response (SASL-IR, RFC 4959);
 - APPEND with a non-synchronising literal (LITERAL+ / LITERAL-, RFC 7888),
   the draft streamed in chunks, with a progress bar for big ones;
@@ -21,7 +22,9 @@ import socket
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
+from imapclient.imap4 import IMAP4WithTimeout
 from imapclient.imapclient import seq_to_parenstr
+from imapclient.tls import IMAP4_TLS
 
 from breezy import ui
 
@@ -29,6 +32,39 @@ CRLF = b"\r\n"
 CHUNK = 1 << 20
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
 LITERAL_MINUS_MAX = 4096  # RFC 7888: LITERAL- allows this much unsynchronised
+
+
+class _GreetingCapabilities:
+    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again."""
+
+    def _get_capabilities(self) -> None:
+        from_greeting = self.untagged_responses.pop("CAPABILITY", None)
+        if not from_greeting:
+            return super()._get_capabilities()
+        self.capabilities = tuple(
+            str(from_greeting[-1], self._encoding).upper().split())
+
+
+class _PlainIMAP4(_GreetingCapabilities, IMAP4WithTimeout):
+    pass
+
+
+class _TLSIMAP4(_GreetingCapabilities, IMAP4_TLS):
+    pass
+
+
+class Client(imapclient.IMAPClient):
+    """IMAPClient whose connection trusts the greeting's capabilities.
+
+    (After STARTTLS imapclient asks again, as RFC 2595 requires.)  This
+    replaces ``_create_IMAP4``, so it follows imapclient's constructor.
+    """
+
+    def _create_IMAP4(self):
+        timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout)
+        return _PlainIMAP4(self.host, self.port, timeout)
 
 
 def no_delay(client: imapclient.IMAPClient) -> None:

@@ -83,9 +83,13 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
     message with ``message_id`` arrived.  ``check_first`` looks before the
     first APPEND too (for a retried message).
     """
+    # The keyring is read before connecting: its latency is not added to
+    # the server's, and only a missing password is asked for once connected.
+    password, keyring_state = credentials.stored_password(settings)
     client = session.connect(settings)
     try:
-        password = credentials.find_password(settings)
+        if password is None:
+            password = credentials.prompted_password(settings, keyring_state)
         session.login(client, settings, password)
         credentials.offer_to_store(settings, password)
         with session.translated_errors(settings, action="the Drafts folder"):

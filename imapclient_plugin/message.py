@@ -37,12 +37,14 @@ def build_draft(
     """Return the draft message; ``to`` and ``sender`` may be empty."""
     message = EmailMessage(policy=POLICY)
     sender_address = _address(sender)
+    # From, Date, Subject first, as git format-patch writes them: git
+    # imap-send finds messages only with the headers in that order.
     if sender_address is not None:
         message["From"] = sender_address
+    message["Date"] = email.utils.format_datetime(email.utils.localtime())
+    message["Subject"] = _one_line(subject)
     if to and to.strip():
         message["To"] = _one_line(to)
-    message["Subject"] = _one_line(subject)
-    message["Date"] = email.utils.format_datetime(email.utils.localtime())
     message["Message-ID"] = email.utils.make_msgid(
         domain=_domain(sender_address)
     )

@@ -32,7 +32,7 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
     trace.mutter("imapclient: connecting to %s port %d (%s)",
                  settings.host, settings.port, settings.security)
     with translated_errors(settings, connecting=True):
-        client = imapclient.IMAPClient(
+        client = fast_commands.Client(
             settings.host,
             port=settings.port,
             ssl=settings.security == "imaps",

@@ -76,6 +76,10 @@ class TestStructure(tests.TestCase):
         self.assertContainsRe(message["Message-ID"], r"^<[^@>]+@example\.com>$")
         self.assertEqual("multipart/mixed", message.get_content_type())
 
+    def test_headers_in_git_format_patch_order(self):
+        names = [name for name, _value in parse(build()).items()]
+        self.assertEqual(["From", "Date", "Subject", "To"], names[:4])
+
     def test_clean_directive_is_readable_text(self):
         part = attachment_of(parse(build()))
         self.assertEqual("text/x-patch", part.get_content_type())

@@ -72,6 +72,8 @@ class TestNoLeaks(fixtures.SendTestCase):
                                    r"\(\\Draft \\Seen\) \{\d+\+\}")
         self.assertContainsRe(log, r"imap C: <literal, \d+ bytes>")
         self.assertContainsRe(log, r"imap S: \S+ OK \[APPENDUID")
+        # The greeting carried the capabilities: no round trip to ask again.
+        self.assertNotContainsRe(log, r"imap C: \S+ CAPABILITY")
         self.assertNoSecretAnywhere(out, err)
 
     def test_login_command_is_redacted(self):

@@ -57,7 +57,10 @@ class TestTLS(fixtures.SendTestCase):
     def test_starttls_with_the_private_ca(self):
         server = self.start_tls_dovecot()
         self.configure_tls(server, "starttls")
-        self.send()
+        self.send("-Dimap")
+        # Capabilities seen before TLS are not trusted after it (RFC 2595).
+        self.assertContainsRe(self.get_log(),
+                              r"imap C: \S+ STARTTLS(.|\n)*imap C: \S+ CAPABILITY")
         self.assertEqual(1, len(server.messages(USER, "Drafts")))
         self.assertContainsRe(server.log(), "Login: user=<alice>.*TLS")
 

@@ -1,0 +1,291 @@
+"""brz-imapclient benchmarks: each figure beside its peer, measured in one run.
+
+Run with ``bash benchmarks/run``.  Targets (issue 5): plugin load cost at
+most +3 ms; at most 6 turns and at most 0.6x git imap-send's time to the
+stored draft over a 50 ms round-trip link; a 50 MB bundle uploaded with at
+most 3x its size in extra memory and at least 50 MB/s to loopback; the IMAP
+part of ``brz send`` at most 150 ms.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import trustme
+
+from breezy.plugins.imapclient.tests.dovecot import DovecotServer
+from latency_proxy import LatencyProxy
+
+USER, PASSWORD = "bench", "bench password"
+BIN = os.path.dirname(sys.executable)
+ONE_WAY_DELAY = 0.025
+LOAD_RUNS = 31
+DRAFT_RUNS = 9
+BIG_BYTES = 50 * 1000 * 1000
+rows: list[tuple[str, str, str, str]] = []
+
+
+def row(name: str, ours: str, peer: str, verdict: str) -> None:
+    rows.append((name, ours, peer, verdict))
+    print("  %s: %s | %s | %s" % (name, ours, peer, verdict), file=sys.stderr)
+
+
+def check(ok: bool, target: str) -> str:
+    return ("ok, " if ok else "MISSED, ") + target
+
+
+class Workspace:
+    """A HOME with Breezy's config, a file keyring and two branches."""
+
+    def __init__(self, server: DovecotServer) -> None:
+        self.root = tempfile.mkdtemp(prefix="brz-imapclient-bench-")
+        self.env = dict(
+            os.environ, HOME=self.root, XDG_CONFIG_HOME=self.root + "/.config",
+            XDG_CACHE_HOME=self.root + "/.cache", XDG_DATA_HOME=self.root + "/.data",
+            BRZ_EMAIL="Bench <bench@example.com>",
+            PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring")
+        for name in ("BRZ_HOME", "BRZ_PLUGINS_AT", "BRZ_DISABLE_PLUGINS", "BRZ_LOG"):
+            self.env.pop(name, None)
+        self.trunk, self.feature = self.root + "/trunk", self.root + "/feature"
+        self.brz("init", "-q", self.trunk)
+        self.write(self.trunk + "/hello.txt", b"hello\n")
+        self.brz("add", "-q", "hello.txt", cwd=self.trunk)
+        self.brz("commit", "-q", "-m", "Initial import", cwd=self.trunk)
+        self.brz("branch", "-q", self.trunk, self.feature)
+        self.write(self.feature + "/hello.txt", b"hello\nworld\n" * 200)
+        self.brz("commit", "-q", "-m", "Greet the world", cwd=self.feature)
+        self.set(mail_client="imapclient", imap_security="none",
+                 imap_username=USER, imap_mailbox="Drafts")
+        self.use_server(server.port)
+        self.run([os.path.join(BIN, "keyring"), "set", "127.0.0.1", USER],
+                 stdin=PASSWORD + "\n")
+
+    @staticmethod
+    def write(path: str, data: bytes) -> None:
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def run(self, argv, cwd=None, stdin=None, stdout=subprocess.DEVNULL, env=None):
+        done = subprocess.run(argv, cwd=cwd or self.root, env=env or self.env,
+                              input=stdin, text=True, stdout=stdout,
+                              stderr=subprocess.PIPE)
+        if done.returncode:
+            sys.exit("%s failed:\n%s" % (argv[:3], done.stderr[-2000:]))
+        return done
+
+    def brz(self, *args, cwd=None, env=None):
+        return self.run([os.path.join(BIN, "brz")] + list(args), cwd=cwd, env=env)
+
+    def set(self, **options: str) -> None:
+        for name, value in options.items():
+            self.brz("config", "--scope", "breezy", "%s=%s" % (name, value))
+
+    def use_server(self, port: int, scheme: str = "imap") -> None:
+        self.set(imap_server="%s://127.0.0.1:%d" % (scheme, port))
+
+    def send(self, *extra: str) -> float:
+        start = time.perf_counter()
+        self.brz("send", *extra, self.trunk, cwd=self.feature)
+        return time.perf_counter() - start
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def load_cost(ws: Workspace) -> None:
+    brz = os.path.join(BIN, "brz")
+    disabled = dict(ws.env, BRZ_DISABLE_PLUGINS="imapclient")
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(LOAD_RUNS):
+        for key, env in (("on", ws.env), ("off", disabled)):
+            start = time.perf_counter()
+            ws.run([brz, "version"], env=env)
+            times[key].append(time.perf_counter() - start)
+    on, off = (statistics.median(times[k]) * 1000 for k in ("on", "off"))
+    row("plugin load: brz version (median of %d)" % LOAD_RUNS,
+        "%.1f ms" % on, "%.1f ms without the plugin" % off,
+        check(on - off <= 3, "+%.1f ms (target <= +3 ms)" % (on - off)))
+    code = ("import sys, breezy.commands, breezy.config, breezy.help_topics\n"
+            "before = set(sys.modules)\n"
+            "import breezy.plugins.imapclient\n"
+            "print(' '.join(sorted(m for m in set(sys.modules) - before\n"
+            "    if m.split('.')[0] in ('imapclient', 'keyring', 'ssl', 'email'))))")
+    heavy = ws.run([sys.executable, "-c", code], stdout=subprocess.PIPE).stdout.split()
+    row("plugin load: heavy modules imported", " ".join(heavy) or "none",
+        "-", check(not heavy, "none of imapclient, keyring, ssl, email"))
+
+
+def round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> None:
+    def measure(command, scheme="imap", port=server.port, marker=b"APPENDUID"):
+        """(turns, seconds) until the APPEND's OK reaches the client."""
+        proxy = LatencyProxy((server.host, port), ONE_WAY_DELAY)
+        try:
+            command(proxy.port, scheme)
+            proxy.wait()
+            return proxy.turns_until(marker)
+        finally:
+            proxy.close()
+
+    def brz_send(port, scheme):
+        ws.use_server(port, scheme)
+        ws.send()
+
+    def git_imap_send(port, scheme):
+        ws.run(["git", "-c", "imap.host=%s://127.0.0.1" % scheme,
+                "-c", "imap.port=%d" % port, "-c", "imap.folder=Drafts",
+                "-c", "imap.user=" + USER, "-c", "imap.pass=" + PASSWORD,
+                "-c", "imap.sslverify=false", "imap-send"], stdin=mbox)
+
+    ours_turns, ours_time = measure(brz_send)
+    git_turns, git_time = measure(git_imap_send)
+    row("turns to the stored draft (plain, RTT %d ms)" % (ONE_WAY_DELAY * 2000),
+        "%d" % ours_turns, "%d git imap-send" % git_turns,
+        check(ours_turns <= 6, "target <= 6"))
+    ratio = ours_time / git_time
+    row("time from connect to the stored draft",
+        "%.0f ms" % (ours_time * 1000), "%.0f ms git imap-send" % (git_time * 1000),
+        check(ratio <= 0.6, "%.2fx (target <= 0.6x)" % ratio))
+    ws.use_server(server.port)
+
+
+def _all_turns(proxy: LatencyProxy) -> tuple[int, float]:
+    turns, last, end = 0, None, proxy.accepted_at
+    for arrival, name, _data in sorted(proxy.events, key=lambda e: e[0]):
+        if name != last:
+            turns, last = turns + 1, name
+        end = arrival + proxy.delay
+    return turns, end - proxy.accepted_at
+
+
+def tls_round_trips(ws: Workspace, plain: DovecotServer, mbox: str) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca_path, chain, key = (os.path.join(ws.root, n) for n in ("ca.pem", "c.pem", "k.pem"))
+    ca.cert_pem.write_to_path(ca_path)
+    with open(chain, "wb") as f:
+        f.write(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    cert.private_key_pem.write_to_path(key)
+    server = DovecotServer({USER: PASSWORD}, tls_files=(chain, key))
+    server.start()
+    try:
+        ws.set(imap_security="imaps", imap_ca_certs=ca_path)
+        results = []
+        for command in ("brz", "git"):
+            proxy = LatencyProxy((server.host, server.imaps_port), ONE_WAY_DELAY)
+            if command == "brz":
+                ws.use_server(proxy.port, "imaps")
+                ws.send()
+            else:
+                ws.run(["git", "-c", "imap.host=imaps://127.0.0.1",
+                        "-c", "imap.port=%d" % proxy.port, "-c", "imap.folder=Drafts",
+                        "-c", "imap.user=" + USER, "-c", "imap.pass=" + PASSWORD,
+                        "-c", "imap.sslverify=false", "imap-send"], stdin=mbox)
+            proxy.wait()
+            proxy.close()
+            results.append(_all_turns(proxy))
+        (ours, ours_time), (git, git_time) = results
+        row("turns, whole connection (imaps, RTT %d ms)" % (ONE_WAY_DELAY * 2000),
+            "%d (%.0f ms)" % (ours, ours_time * 1000),
+            "%d (%.0f ms) git imap-send" % (git, git_time * 1000), "report only")
+    finally:
+        server.stop()
+        ws.use_server(plain.port)
+        ws.set(imap_security="none", imap_ca_certs="")
+
+
+def time_to_draft(ws: Workspace) -> None:
+    imap, offline = [], []
+    for _ in range(DRAFT_RUNS):
+        imap.append(ws.send("--mail-to=list@example.org"))
+        offline.append(ws.send("-o", os.devnull))
+    extra = (statistics.median(imap) - statistics.median(offline)) * 1000
+    row("brz send vs brz send -o (loopback, median of %d)" % DRAFT_RUNS,
+        "%.0f ms" % (statistics.median(imap) * 1000),
+        "%.0f ms with -o" % (statistics.median(offline) * 1000),
+        check(extra <= 150, "+%.0f ms for IMAP (target <= 150 ms)" % extra))
+
+
+UPLOAD_STEP = r"""
+import os, sys, time
+from breezy import config
+import breezy.plugin
+breezy.plugin.load_plugins()
+from breezy.plugins.imapclient.imapclient_plugin.message import build_draft, draft_bytes
+from breezy.plugins.imapclient.imapclient_plugin.settings import read_settings
+from breezy.plugins.imapclient.imapclient_plugin.mail_client import store_draft
+
+def rss(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+
+directive = os.urandom(int(sys.argv[2]))   # bytes that are not text: base64
+message = build_draft(sender="b@example.com", to="", subject="big", body=None,
+                      attachment=directive, filename="big.patch")
+data = draft_bytes(message)
+del message, directive
+settings = read_settings(config.MemoryStack((
+    "imap_server = imap://127.0.0.1:%s\nimap_security = none\n"
+    "imap_username = bench\nimap_mailbox = Drafts\n" % sys.argv[1]).encode()),
+    None)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                            # peak RSS := current RSS
+baseline = rss("VmRSS:")
+start = time.perf_counter()
+store_draft(settings, data, "<big@bench.invalid>")
+seconds = time.perf_counter() - start
+print(len(data), rss("VmHWM:") - baseline, seconds)
+"""
+
+
+def big_bundle(ws: Workspace, server: DovecotServer) -> None:
+    ws.write(os.path.join(ws.root, "upload.py"), UPLOAD_STEP.encode())
+    out = ws.run([sys.executable, os.path.join(ws.root, "upload.py"),
+                  str(server.port), str(BIG_BYTES)], stdout=subprocess.PIPE).stdout
+    size, extra, seconds = (float(x) for x in out.split())
+    row("50 MB bundle: extra peak RSS while uploading",
+        "%.0f MB for a %.0f MB message" % (extra / 1e6, size / 1e6), "-",
+        check(extra <= 3 * size, "%.2fx the message (target <= 3x)" % (extra / size)))
+    row("50 MB bundle: upload throughput to loopback Dovecot",
+        "%.0f MB/s" % (size / seconds / 1e6), "-",
+        check(size / seconds >= 50e6, "target >= 50 MB/s"))
+
+
+def main() -> None:
+    server = DovecotServer({USER: PASSWORD})
+    server.start()
+    ws = Workspace(server)
+    try:
+        ws.send("--mail-to=list@example.org")
+        (_flags, draft), = server.messages(USER, "Drafts")[-1:]
+        mbox = "From bench Mon Sep 17 00:00:00 2001\n" + draft.decode(
+            "utf-8", "replace").replace("\r\n", "\n")
+        print("measuring... (each figure beside its peer, same run)", file=sys.stderr)
+        load_cost(ws)
+        round_trips(ws, server, mbox)
+        tls_round_trips(ws, server, mbox)
+        time_to_draft(ws)
+        big_bundle(ws, server)
+    finally:
+        ws.cleanup()
+        server.stop()
+    width = [max(len(r[i]) for r in rows + [("what", "brz-imapclient", "peer", "verdict")])
+             for i in range(4)]
+    line = " | ".join("%-*s" % (w, h) for w, h in zip(
+        width, ("what", "brz-imapclient", "peer", "verdict")))
+    print(line)
+    print("-+-".join("-" * w for w in width))
+    for r in rows:
+        print(" | ".join("%-*s" % (w, c) for w, c in zip(width, r)))
+
+
+if __name__ == "__main__":
+    main()
