@@ -28,6 +28,7 @@ BIN = os.path.dirname(sys.executable)
 ONE_WAY_DELAY = 0.025
 LOAD_RUNS = 31
 DRAFT_RUNS = 9
+LATENCY_RUNS = 5
 BIG_BYTES = 50 * 1000 * 1000
 rows: list[tuple[str, str, str, str]] = []
 
@@ -103,6 +104,9 @@ def load_cost(ws: Workspace) -> None:
     brz = os.path.join(BIN, "brz")
     disabled = dict(ws.env, BRZ_DISABLE_PLUGINS="imapclient")
     times: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(3):  # warm the disk cache and .pyc files first
+        ws.run([brz, "version"])
+        ws.run([brz, "version"], env=disabled)
     for _ in range(LOAD_RUNS):
         for key, env in (("on", ws.env), ("off", disabled)):
             start = time.perf_counter()
@@ -123,25 +127,29 @@ def load_cost(ws: Workspace) -> None:
 
 
 def round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> None:
-    def measure(command, scheme="imap", port=server.port, marker=b"APPENDUID"):
-        """(turns, seconds) until the APPEND's OK reaches the client."""
-        proxy = LatencyProxy((server.host, port), ONE_WAY_DELAY)
-        try:
-            command(proxy.port, scheme)
-            proxy.wait()
-            return proxy.turns_until(marker)
-        finally:
-            proxy.close()
+    def measure(command) -> tuple[int, float]:
+        """(turns, median seconds) until the APPEND's OK reaches the client."""
+        results = []
+        for _ in range(LATENCY_RUNS):
+            proxy = LatencyProxy((server.host, server.port), ONE_WAY_DELAY)
+            try:
+                command(proxy.port)
+                proxy.wait()
+                results.append(proxy.turns_until(b"APPENDUID"))
+            finally:
+                proxy.close()
+        return (max(turns for turns, _ in results),
+                statistics.median(seconds for _, seconds in results))
 
-    def brz_send(port, scheme):
-        ws.use_server(port, scheme)
+    def brz_send(port):
+        ws.use_server(port)
         ws.send()
 
-    def git_imap_send(port, scheme):
-        ws.run(["git", "-c", "imap.host=%s://127.0.0.1" % scheme,
+    def git_imap_send(port):
+        ws.run(["git", "-c", "imap.host=imap://127.0.0.1",
                 "-c", "imap.port=%d" % port, "-c", "imap.folder=Drafts",
                 "-c", "imap.user=" + USER, "-c", "imap.pass=" + PASSWORD,
-                "-c", "imap.sslverify=false", "imap-send"], stdin=mbox)
+                "imap-send"], stdin=mbox)
 
     ours_turns, ours_time = measure(brz_send)
     git_turns, git_time = measure(git_imap_send)
@@ -149,7 +157,7 @@ def round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> None:
         "%d" % ours_turns, "%d git imap-send" % git_turns,
         check(ours_turns <= 6, "target <= 6"))
     ratio = ours_time / git_time
-    row("time from connect to the stored draft",
+    row("time from connect to the stored draft (median of %d)" % LATENCY_RUNS,
         "%.0f ms" % (ours_time * 1000), "%.0f ms git imap-send" % (git_time * 1000),
         check(ratio <= 0.6, "%.2fx (target <= 0.6x)" % ratio))
     ws.use_server(server.port)
