@@ -15,6 +15,7 @@ from breezy import bedding, config, osutils, tests
 
 from . import dovecot
 from .imap_server import IMAPTestServer, ServerUnavailable
+from .proxy import RewritingProxy
 from .pymap_server import PymapServer
 
 USER = "alice"
@@ -143,6 +144,15 @@ class SendTestCase(tests.TestCaseWithTransport):
         for name, value in options.items():
             stack.set(name, value)
         stack.store.save()  # on disk too, for brz subprocesses
+
+    def configure_through_proxy(self, server: IMAPTestServer, rewrite_server_line,
+                                **options: str) -> None:
+        """Configure for ``server``, seen through a proxy that rewrites
+        what it says (to look like another server)."""
+        proxy = RewritingProxy((server.host, server.port), rewrite_server_line)
+        self.addCleanup(proxy.close)
+        self.configure(server, imap_server="imap://127.0.0.1:%d" % proxy.port,
+                       **options)
 
     def send(self, *args: str, retcode: int = 0, stdin: Optional[str] = None):
         return self.run_bzr(

@@ -7,7 +7,7 @@ import os
 
 from . import fixtures
 from .fixtures import USER
-from .proxy import RewritingProxy, hide_capability
+from .proxy import hide_capability
 
 SECRET = "Sëcret-p@ss \"quoted\" 42"
 DEBUG = ["-Dimap", "-Derror"]
@@ -53,11 +53,7 @@ class TestNoLeaks(fixtures.SendTestCase):
     def use_login_only_server(self, password: str):
         """Dovecot behind a proxy that hides AUTH=PLAIN: LOGIN is all left."""
         server = fixtures.start_dovecot(self, users={USER: password})
-        proxy = RewritingProxy((server.host, server.port),
-                               hide_capability(b"AUTH=PLAIN"))
-        self.addCleanup(proxy.close)
-        self.configure(imap_server="imap://127.0.0.1:%d" % proxy.port,
-                       imap_security="none", imap_username=USER)
+        self.configure_through_proxy(server, hide_capability(b"AUTH=PLAIN"))
         self.keyring.set_password("127.0.0.1", USER, password)
         return server
 

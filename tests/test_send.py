@@ -13,9 +13,14 @@ from breezy import bedding
 from . import fixtures
 from .imap_server import free_port
 from .fixtures import PASSWORD, USER, attachment_bytes, parse
-from .proxy import RewritingProxy, hide_capability
+from .proxy import hide_capability
 
 FIXED_TIME = 1_700_000_000.0
+
+
+def announce_append_limit(limit: int):
+    return lambda line: line.replace(
+        b" IMAP4rev1 ", b" IMAP4rev1 APPENDLIMIT=%d " % limit)
 
 
 class FixedClock:
@@ -172,13 +177,10 @@ class TestPasswordSources(fixtures.SendTestCase):
         # (Dovecot's passwd-file cannot hold a user name with a double quote.)
         user = "j q public"
         server = fixtures.start_dovecot(self, users={user: PASSWORD})
-        proxy = RewritingProxy((server.host, server.port),
-                               hide_capability(b"AUTH=PLAIN"))
-        self.addCleanup(proxy.close)
         fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
             "127.0.0.1", user, PASSWORD)
-        self.configure(server, imap_username=user,
-                       imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.configure_through_proxy(server, hide_capability(b"AUTH=PLAIN"),
+                                     imap_username=user)
         self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
         self.assertContainsRe(self.get_log(), r"imap C: \S+ LOGIN <credentials")
         self.assertEqual(1, len(server.messages(user, "Drafts")))
@@ -186,13 +188,11 @@ class TestPasswordSources(fixtures.SendTestCase):
     def test_server_without_literal_plus_or_sasl_ir(self):
         # The classic exchange: wait for "+" before the SASL response and
         # before the draft.
-        proxy = RewritingProxy(
-            (self.server.host, self.server.port),
-            lambda line: line.replace(b" LITERAL+", b"").replace(b" SASL-IR", b""))
-        self.addCleanup(proxy.close)
         fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
             "127.0.0.1", USER, PASSWORD)
-        self.configure(imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.configure_through_proxy(
+            self.server,
+            lambda line: line.replace(b" LITERAL+", b"").replace(b" SASL-IR", b""))
         self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
         log = self.get_log()
         self.assertContainsRe(log, r"imap C: \S+ AUTHENTICATE PLAIN <cred")
@@ -370,14 +370,10 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
 
     def test_draft_over_the_append_limit_is_not_uploaded(self):
         server = fixtures.start_dovecot(self)
-        # Dovecot does not announce APPENDLIMIT; make it look like one that does.
-        proxy = RewritingProxy(
-            (server.host, server.port),
-            lambda line: line.replace(b" IMAP4rev1 ", b" IMAP4rev1 APPENDLIMIT=1000 "))
-        self.addCleanup(proxy.close)
         self.keyring.set_password("127.0.0.1", USER, PASSWORD)
-        self.configure(server, imap_server="imap://127.0.0.1:%d" % proxy.port,
-                       imap_mailbox="Drafts")
+        # Dovecot does not announce APPENDLIMIT; make it look like one that does.
+        self.configure_through_proxy(server, announce_append_limit(1000),
+                                     imap_mailbox="Drafts")
         _, err = self.send("-Dimap", retcode=3)
         self.assertNotStored(err, "accepts messages of at most 1000 bytes",
                              "--no-bundle")
@@ -388,12 +384,8 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
 
     def test_draft_under_the_append_limit_is_stored(self):
         server = fixtures.start_dovecot(self)
-        proxy = RewritingProxy(
-            (server.host, server.port),
-            lambda line: line.replace(b" IMAP4rev1 ", b" IMAP4rev1 APPENDLIMIT=10000000 "))
-        self.addCleanup(proxy.close)
         self.keyring.set_password("127.0.0.1", USER, PASSWORD)
-        self.configure(server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.configure_through_proxy(server, announce_append_limit(10_000_000))
         self.send()
         self.assertEqual(1, len(server.messages(USER, "Drafts")))
 
