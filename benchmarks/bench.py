@@ -227,7 +227,7 @@ import breezy.plugin
 breezy.plugin.load_plugins()
 from breezy.plugins.imapclient.imapclient_plugin.message import build_draft, draft_bytes
 from breezy.plugins.imapclient.imapclient_plugin.settings import read_settings
-from breezy.plugins.imapclient.imapclient_plugin.mail_client import store_draft
+from breezy.plugins.imapclient.imapclient_plugin.store import store_draft
 
 def rss(field):
     with open("/proc/self/status") as f:

@@ -10,6 +10,7 @@
 - ``drafts``: finds the Drafts folder and appends the draft.
 - ``folder_cache``: remembers each account's Drafts folder.
 - ``unsent``: keeps a message that could not be stored on disk.
+- ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
 - ``commands``: ``brz imap-send``, to store kept (or any) .eml messages.
 """

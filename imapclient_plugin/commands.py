@@ -11,9 +11,9 @@ from breezy.commands import Command
 from breezy.errors import NotBranchError
 
 from . import errors
-from .mail_client import identity, identity_address, report_stored, store_draft
 from .message import load_message
-from .settings import read_settings
+from .settings import identity, identity_address, read_settings
+from .store import report_stored, store_draft
 from .unsent import unsent_dir
 
 

@@ -6,23 +6,14 @@ network, server) the message is kept on disk and its path printed.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Optional
-
-from breezy import errors as bzr_errors
 from breezy import trace
 from breezy.mail_client import MailClient
 
-from . import credentials, drafts, errors, folder_cache, session
+from . import errors
 from .message import build_draft, draft_bytes
-from .settings import IMAPSettings, read_settings
+from .settings import identity, identity_address, read_settings
+from .store import report_stored, store_draft
 from .unsent import keep_unsent
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredDraft:
-    folder: drafts.DraftsFolder
-    uid: Optional[int]
 
 
 class IMAPDraftClient(MailClient):
@@ -63,110 +54,3 @@ class IMAPDraftClient(MailClient):
             trace.note("The message was kept in %s", keep_unsent(data, basename))
             raise
         report_stored(settings, stored)
-
-
-def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
-    trace.note(
-        'Draft saved to "%s" on %s%s.',
-        stored.folder.name,
-        settings.host,
-        " (UID %d)" % stored.uid if stored.uid is not None else "",
-    )
-
-
-def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
-                check_first: bool = False) -> StoredDraft:
-    """Connect, log in, find the Drafts folder and append ``data`` to it.
-
-    Stores exactly one copy: if the connection is lost while the outcome of
-    the APPEND is unknown, it reconnects once and appends again only if no
-    message with ``message_id`` arrived.  ``check_first`` looks before the
-    first APPEND too (for a retried message).
-    """
-    # The keyring is read before connecting: its latency is not added to
-    # the server's, and only a missing password is asked for once connected.
-    password, keyring_state = credentials.stored_password(settings)
-    client = session.connect(settings)
-    try:
-        if password is None:
-            password = credentials.prompted_password(settings, keyring_state)
-        session.login(client, settings, password)
-        credentials.offer_to_store(settings, password)
-        with session.translated_errors(settings, action="the Drafts folder"):
-            drafts.check_append_limit(client, len(data), settings.host)
-        folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
-        try:
-            uid = _append_once(client, settings, folder.name, data, message_id,
-                               check_first)
-        except errors.MailboxRefused:
-            if folder.how_found != drafts.REMEMBERED:
-                raise
-            folder_cache.forget(settings)  # the server no longer has it
-            folder = _drafts_folder(client, settings, None)
-            uid = _append_once(client, settings, folder.name, data, message_id,
-                               check_first)
-        except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
-            uid = _append_after_lost_connection(
-                settings, password, folder.name, data, message_id, lost)
-    finally:
-        session.close(client)
-    return StoredDraft(folder, uid)
-
-
-def _drafts_folder(client, settings: IMAPSettings,
-                   remembered: Optional[str]) -> drafts.DraftsFolder:
-    """Find (and remember) the folder; a remembered one costs no LIST."""
-    with session.translated_errors(settings, action="the Drafts folder"):
-        folder = drafts.find_drafts_folder(client, settings.mailbox, remembered)
-    trace.mutter("imapclient: drafts folder %r, %s", folder.name, folder.how_found)
-    if folder.how_found == drafts.CREATED:
-        trace.note('Created the folder "%s" for drafts.', folder.name)
-    if folder.was_discovered:
-        folder_cache.remember(settings, folder.name)
-    return folder
-
-
-def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
-                 message_id: str, check_first: bool) -> Optional[int]:
-    """APPEND unless ``check_first`` finds the message already there."""
-    with session.translated_errors(settings, action="storing the draft",
-                                   client=client):
-        if check_first:
-            uid = drafts.find_by_message_id(client, folder, message_id)
-            if uid is not None:
-                trace.note("The draft was already there.")
-                return uid
-        return drafts.append_draft(client, folder, data, settings.host)
-
-
-def _append_after_lost_connection(
-    settings: IMAPSettings, password: credentials.Password, folder: str,
-    data: bytes, message_id: str, lost: errors.IMAPDraftError,
-) -> Optional[int]:
-    """The APPEND may or may not have landed: look, then append if not."""
-    trace.note("%s Reconnecting to check whether the draft arrived.", lost)
-    client = session.connect(settings)
-    try:
-        session.login(client, settings, password)
-        return _append_once(client, settings, folder, data, message_id,
-                            check_first=True)
-    finally:
-        session.close(client)
-
-
-def identity(config) -> Optional[str]:
-    """The Breezy identity (brz whoami), or None if there is none."""
-    try:
-        return config.get("email")
-    except bzr_errors.BzrError as e:  # NoWhoami: the draft gets no From
-        trace.warning("No Breezy identity (%s); the draft has no From.", e)
-        return None
-
-
-def identity_address(sender: Optional[str]) -> Optional[str]:
-    """The address part of an identity: the default imap_username."""
-    if not sender:
-        return None
-    import email.utils
-
-    return email.utils.parseaddr(sender)[1] or None

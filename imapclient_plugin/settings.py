@@ -8,10 +8,14 @@ from locations.conf, branch.conf and breezy.conf (or the legacy
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import ipaddress
 import os
 from typing import Optional
 from urllib.parse import SplitResult, urlsplit
+
+from breezy import errors as bzr_errors
+from breezy import trace
 
 from . import errors
 
@@ -177,3 +181,19 @@ def _ca_certs(value: Optional[str]) -> Optional[str]:
             "/etc/ssl/certs/my-ca.pem",
         )
     return path
+
+
+def identity(config) -> Optional[str]:
+    """The Breezy identity (brz whoami), or None if there is none."""
+    try:
+        return config.get("email")
+    except bzr_errors.BzrError as e:  # NoWhoami: the draft gets no From
+        trace.warning("No Breezy identity (%s); the draft has no From.", e)
+        return None
+
+
+def identity_address(sender: Optional[str]) -> Optional[str]:
+    """The address part of an identity: the default imap_username."""
+    if not sender:
+        return None
+    return email.utils.parseaddr(sender)[1] or None
