@@ -9,6 +9,7 @@ TEST_MODULES = [
     "test_tls",
     "test_faults",
     "test_imap_send",
+    "test_store",
     "test_secrets",
     "test_secret_service",
 ]
