@@ -18,7 +18,7 @@ from imapclient import exceptions as imap_exceptions
 
 from breezy import trace
 
-from . import errors, fast_commands, protocol_trace
+from . import credentials, errors, fast_commands, protocol_trace
 from .credentials import Password
 from .settings import IMAPSettings
 
@@ -56,6 +56,28 @@ def warn_if_plaintext(settings: IMAPSettings) -> None:
             "imap_security=none: the password and draft go to %s unencrypted.",
             settings.host,
         )
+
+
+@contextlib.contextmanager
+def logged_in(
+    settings: IMAPSettings,
+) -> Iterator[tuple[imapclient.IMAPClient, Password]]:
+    """A logged-in connection and the password used, closed afterwards.
+
+    A stored password (keyring, authentication.conf) is read before
+    connecting, so its latency is not added to the server's; only a
+    missing one is asked for, once the server is known to be there.
+    """
+    password, keyring_state = credentials.stored_password(settings)
+    client = connect(settings)
+    try:
+        if password is None:
+            password = credentials.prompted_password(settings, keyring_state)
+        login(client, settings, password)
+        credentials.offer_to_store(settings, password)
+        yield client, password
+    finally:
+        close(client)
 
 
 def tls_context(settings: IMAPSettings) -> ssl.SSLContext:

@@ -38,15 +38,7 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
     message with ``message_id`` arrived.  ``check_first`` looks before the
     first APPEND too (for a retried message).
     """
-    # The keyring is read before connecting: its latency is not added to
-    # the server's, and only a missing password is asked for once connected.
-    password, keyring_state = credentials.stored_password(settings)
-    client = session.connect(settings)
-    try:
-        if password is None:
-            password = credentials.prompted_password(settings, keyring_state)
-        session.login(client, settings, password)
-        credentials.offer_to_store(settings, password)
+    with session.logged_in(settings) as (client, password):
         with session.translated_errors(settings, action="the Drafts folder"):
             drafts.check_append_limit(client, len(data), settings.host)
         folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
@@ -63,8 +55,6 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
         except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
             uid = _append_after_lost_connection(
                 settings, password, folder.name, data, message_id, lost)
-    finally:
-        session.close(client)
     return StoredDraft(folder, uid)
 
 
