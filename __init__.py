@@ -52,7 +52,9 @@ def _register_mail_client() -> None:
 
 _register_mail_client()
 
-_commands.plugin_cmds.register_lazy("cmd_imap_send", [], _IMPL + ".commands")
+for _command in ("cmd_imap_send", "cmd_imap_folders", "cmd_imap_login"):
+    _commands.plugin_cmds.register_lazy(_command, [], _IMPL + ".commands")
+del _command
 
 _help_topics.topic_registry.register_lazy(
     "imapclient", _IMPL + ".help", "HELP_TEXT", "Storing brz send drafts over IMAP"

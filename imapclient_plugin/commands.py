@@ -1,4 +1,4 @@
-"""``brz imap-send``: store .eml messages as drafts, e.g. those brz send kept."""
+"""The plugin's commands: imap-send, imap-folders, imap-login."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from breezy import trace
 from breezy.branch import Branch
 from breezy.commands import Command
 from breezy.errors import NotBranchError
+from breezy.option import Option
 
-from . import errors
+from . import credentials, drafts, errors, session
 from .message import load_message
 from .settings import identity, identity_address, read_settings
 from .store import report_stored, store_draft
@@ -33,9 +34,7 @@ class cmd_imap_send(Command):
     takes_args = ["file+"]
 
     def run(self, file_list):
-        config = _config_stack()
-        sender = identity(config)
-        settings = read_settings(config, identity_address(sender))
+        settings = _settings()
         for path in file_list:
             data, message_id = _read(path)
             report_stored(settings, store_draft(settings, data, message_id,
@@ -43,6 +42,108 @@ class cmd_imap_send(Command):
             if _is_kept(path):
                 os.remove(path)
                 trace.note("Removed %s.", path)
+
+
+class cmd_imap_folders(Command):
+    __doc__ = """List the folders of the IMAP account, and where drafts go.
+
+    Each folder is shown with its special-use flags (RFC 6154: \\Drafts,
+    \\Sent, ...); the one ``brz send`` stores drafts in is marked with *,
+    and how it was chosen is said below.  Nothing is created or changed.
+    """
+
+    encoding_type = "replace"
+
+    def run(self):
+        settings = _settings()
+        with session.logged_in(settings) as (client, _password):
+            with session.translated_errors(settings, action="listing the folders"):
+                listing = client.list_folders()
+                if settings.mailbox:
+                    target, to_create = drafts.DraftsFolder(
+                        settings.mailbox, drafts.CONFIGURED), None
+                else:
+                    target, to_create = drafts.discover_drafts_folder(
+                        client, listing)
+        for flags, _delimiter, name in listing:
+            special = [f.decode("ascii", "replace") for f in flags
+                       if f.lower() in SPECIAL_USE_FLAGS]
+            mark = "*" if target is not None and name == target.name else " "
+            self.outf.write("%s %s%s\n" % (
+                mark, name, "  " + " ".join(special) if special else ""))
+        if target is not None:
+            self.outf.write('Drafts go to "%s" (%s).\n' % (target.name,
+                                                           target.how_found))
+        else:
+            self.outf.write('No drafts folder: brz send will create "%s".\n'
+                            % to_create)
+
+
+SPECIAL_USE_FLAGS = {b"\\all", b"\\archive", b"\\drafts", b"\\flagged",
+                     b"\\junk", b"\\sent", b"\\trash"}
+
+
+class cmd_imap_login(Command):
+    __doc__ = """Check the IMAP password and keep it in the system keyring.
+
+    Asks for the password of imap_username on imap_server, logs in with it
+    to be sure it is right, and only then stores it in the keyring, where
+    ``brz send`` looks first.  With --forget, deletes it from the keyring.
+    """
+
+    takes_options = [Option("forget",
+                            help="Delete the stored password from the keyring.")]
+
+    def run(self, forget=False):
+        import keyring
+        from keyring.errors import KeyringError, PasswordDeleteError
+
+        settings = _settings()
+        if forget:
+            try:
+                keyring.delete_password(settings.host, settings.username)
+            except PasswordDeleteError:
+                trace.note("No password for %s on %s is in the keyring.",
+                           settings.username, settings.host)
+                return
+            except KeyringError as e:
+                raise errors.NoUsableKeyring(reason=str(e))
+            trace.note("Deleted the password for %s on %s from the keyring.",
+                       settings.username, settings.host)
+            return
+        backend = _usable_keyring()
+        value = credentials.ask_password(settings)
+        if not value:
+            raise errors.NoPassword(host=settings.host, user=settings.username,
+                                    keyring="not stored yet")
+        password = credentials.Password(value, credentials.PROMPT)
+        client = session.connect(settings)
+        try:
+            session.login(client, settings, password)
+        finally:
+            session.close(client)
+        try:
+            keyring.set_password(settings.host, settings.username, value)
+        except KeyringError as e:
+            raise errors.NoUsableKeyring(reason=str(e))
+        trace.note("Logged in to %s as %s; the password is in the keyring (%s).",
+                   settings.host, settings.username, type(backend).__module__)
+
+
+def _usable_keyring():
+    """The keyring backend, or NoUsableKeyring before anything is asked."""
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        raise errors.NoUsableKeyring(reason="no keyring backend is available")
+    return backend
+
+
+def _settings():
+    config = _config_stack()
+    return read_settings(config, identity_address(identity(config)))
 
 
 def _config_stack():

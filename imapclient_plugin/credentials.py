@@ -52,7 +52,7 @@ def stored_password(settings: IMAPSettings) -> tuple[Optional[Password], str]:
 
 def prompted_password(settings: IMAPSettings, keyring_state: str) -> Password:
     """Ask for the password; NoPassword if none is given."""
-    value = _from_prompt(settings)
+    value = ask_password(settings)
     if not value:
         raise errors.NoPassword(host=settings.host, user=settings.username,
                                 keyring=keyring_state)
@@ -110,7 +110,8 @@ def _from_authentication_conf(settings: IMAPSettings):
     return credentials.get("password")
 
 
-def _from_prompt(settings: IMAPSettings):
+def ask_password(settings: IMAPSettings) -> Optional[str]:
+    """Prompt through Breezy's UI; None at end of input."""
     try:
         return ui.ui_factory.get_password(
             "IMAP password for %(user)s on %(host)s",

@@ -56,17 +56,27 @@ def find_drafts_folder(
         return DraftsFolder(configured, CONFIGURED)
     if remembered:
         return DraftsFolder(remembered, REMEMBERED)
-    listing = client.list_folders()
+    found, to_create = discover_drafts_folder(client, client.list_folders())
+    if found is not None:
+        return found
+    client.create_folder(to_create)
+    return DraftsFolder(to_create, CREATED)
+
+
+def discover_drafts_folder(
+    client: imapclient.IMAPClient, listing: list
+) -> tuple[Optional[DraftsFolder], str]:
+    """The folder in ``listing`` flagged \\Drafts or with a drafts name, if
+    any, and the name to create when there is none."""
     for flags, _delimiter, name in listing:
         if any(flag.lower() == DRAFTS.lower() for flag in flags):
-            return DraftsFolder(name, FLAGGED)
+            return DraftsFolder(name, FLAGGED), name
     existing = {name.lower(): name for _flags, _delimiter, name in listing}
     personal = _personal_prefix(client) + "Drafts"
     for candidate in (personal,) + COMMON_DRAFTS_NAMES:
         if candidate.lower() in existing:
-            return DraftsFolder(existing[candidate.lower()], NAMED)
-    client.create_folder(personal)
-    return DraftsFolder(personal, CREATED)
+            return DraftsFolder(existing[candidate.lower()], NAMED), personal
+    return None, personal
 
 
 def check_append_limit(

@@ -96,6 +96,14 @@ class NoPassword(IMAPDraftError):
     )
 
 
+class NoUsableKeyring(IMAPDraftError):
+    _fmt = (
+        "No usable keyring (%(reason)s). Run and unlock a Secret Service"
+        " (gnome-keyring, KeePassXC) or KWallet; on a machine without a"
+        " desktop, pip install keyrings.alt keeps passwords in a file."
+    )
+
+
 class MailboxRefused(IMAPDraftError):
     _fmt = (
         'The IMAP server %(host)s refused the folder "%(mailbox)s": %(reason)s.'

@@ -10,6 +10,7 @@ TEST_MODULES = [
     "test_faults",
     "test_imap_send",
     "test_store",
+    "test_commands",
     "test_secrets",
     "test_secret_service",
 ]

@@ -10,6 +10,7 @@ from typing import Optional
 import keyring
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
+from keyring.errors import PasswordDeleteError
 
 from breezy import bedding, config, osutils, tests
 
@@ -52,7 +53,8 @@ class MemoryKeyring(KeyringBackend):
         self.passwords[(service, username)] = password
 
     def delete_password(self, service, username):
-        self.passwords.pop((service, username), None)
+        if self.passwords.pop((service, username), None) is None:
+            raise PasswordDeleteError("not in the keyring")
 
 
 class FailingKeyring(KeyringBackend):

@@ -1,0 +1,80 @@
+"""brz imap-folders and brz imap-login, against a real Dovecot."""
+
+from __future__ import annotations
+
+from . import fixtures
+from .fixtures import PASSWORD, USER
+
+
+class TestImapFolders(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, PASSWORD)
+
+    def test_lists_folders_and_marks_the_drafts_folder(self):
+        server = fixtures.start_dovecot(self)
+        with server.client(USER) as client:
+            client.create_folder("Projekte.Entwürfe")
+        self.configure(server)
+        out, _ = self.run_bzr(["imap-folders"])
+        lines = out.splitlines()
+        self.assertIn("* Drafts  \\Drafts", lines)
+        self.assertIn("  INBOX", lines)
+        self.assertIn("  Projekte.Entwürfe", lines)
+        self.assertEqual('Drafts go to "Drafts" (flagged \\Drafts by the server).',
+                         lines[-1])
+
+    def test_says_what_would_be_created_and_creates_nothing(self):
+        server = fixtures.start_dovecot(self, drafts_folder=False)
+        self.configure(server)
+        out, _ = self.run_bzr(["imap-folders"])
+        self.assertContainsString(out, 'No drafts folder: brz send will create "Drafts".')
+        with server.client(USER) as client:
+            self.assertFalse(client.folder_exists("Drafts"))
+
+    def test_configured_folder(self):
+        server = fixtures.start_dovecot(self)
+        self.configure(server, imap_mailbox="INBOX")
+        out, _ = self.run_bzr(["imap-folders"])
+        self.assertIn("* INBOX", out.splitlines())
+        self.assertContainsString(out, 'Drafts go to "INBOX" (set by imap_mailbox).')
+
+
+class TestImapLogin(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = fixtures.start_dovecot(self)
+        self.configure(self.server)
+
+    def test_verified_password_is_stored(self):
+        keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        _, err = self.run_bzr(["imap-login"], stdin=PASSWORD + "\n")
+        self.assertContainsString(err, "Logged in to 127.0.0.1 as alice")
+        self.assertEqual({("127.0.0.1", USER): PASSWORD}, keyring.passwords)
+        self.send()  # and brz send finds it, without asking
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_wrong_password_is_not_stored(self):
+        keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        _, err = self.run_bzr(["imap-login"], stdin="wrong\n", retcode=3)
+        self.assertContainsString(err, "refused the login for alice")
+        self.assertEqual({}, keyring.passwords)
+
+    def test_no_keyring_is_said_before_asking(self):
+        fixtures.no_keyring(self)
+        _, err = self.run_bzr(["imap-login"], stdin=PASSWORD + "\n", retcode=3)
+        self.assertContainsString(err, "No usable keyring (no keyring backend")
+        self.assertContainsString(err, "pip install keyrings.alt")
+        self.assertNotContainsString(err, "IMAP password for")
+
+    def test_forget(self):
+        keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        keyring.set_password("127.0.0.1", USER, PASSWORD)
+        _, err = self.run_bzr(["imap-login", "--forget"])
+        self.assertContainsString(err, "Deleted the password for alice")
+        self.assertEqual({}, keyring.passwords)
+        _, err = self.run_bzr(["imap-login", "--forget"])
+        self.assertContainsString(err, "No password for alice on 127.0.0.1 is in")
