@@ -8,6 +8,7 @@ logged or written anywhere but the keyring.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from typing import Optional
 
 from breezy import config as _config
@@ -19,6 +20,7 @@ from .settings import IMAPSettings
 KEYRING = "keyring"
 AUTHENTICATION_CONF = "authentication.conf"
 PROMPT = "prompt"
+COMMAND = "imap_password_command"
 KEYRING_MISSING = (
     "no keyring backend is available (run a Secret Service such as"
     " gnome-keyring, or pip install keyrings.alt)"
@@ -38,10 +40,14 @@ def stored_password(settings: IMAPSettings) -> tuple[Optional[Password], str]:
     """The password from the keyring or authentication.conf, if any, and
     what the keyring said (for the error if no password is found at all).
 
-    Never prompts, so it can run before connecting.
+    Never prompts, so it can run before connecting.  imap_password_command,
+    when set, is the only source besides the prompt.
     """
-    value, keyring_state = _from_keyring(settings)
-    source = KEYRING
+    if settings.password_command:
+        value, source, keyring_state = _from_command(settings), COMMAND, "unused"
+    else:
+        value, keyring_state = _from_keyring(settings)
+        source = KEYRING
     if not value:
         value, source = _from_authentication_conf(settings), AUTHENTICATION_CONF
     if not value:
@@ -99,6 +105,27 @@ def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
                       state[0].upper() + state[1:])
         return None, state
     return value, "none in the keyring"
+
+
+def _from_command(settings: IMAPSettings) -> str:
+    """The first line the command prints; its output is never logged."""
+    command = settings.password_command
+    try:
+        done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=settings.timeout)
+    except subprocess.TimeoutExpired:
+        raise errors.PasswordCommandFailed(
+            command=command, reason="no answer in %g seconds" % settings.timeout)
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise errors.PasswordCommandFailed(
+            command=command, reason="exit status %d%s" % (
+                done.returncode, ", " + said[0][:200] if said else ""))
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    if not lines or not lines[0]:
+        raise errors.PasswordCommandFailed(command=command,
+                                           reason="it printed nothing")
+    return lines[0]
 
 
 def _from_authentication_conf(settings: IMAPSettings):

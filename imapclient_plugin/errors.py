@@ -88,6 +88,14 @@ class CannotSendCredentials(IMAPDraftError):
     )
 
 
+class PasswordCommandFailed(IMAPDraftError):
+    _fmt = (
+        "imap_password_command (%(command)s) gave no password: %(reason)s."
+        " Run it yourself to see why, or fix it with:"
+        " brz config imap_password_command=..."
+    )
+
+
 class NoPassword(IMAPDraftError):
     _fmt = (
         "No password for %(user)s on the IMAP server %(host)s: %(keyring)s,"

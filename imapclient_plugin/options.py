@@ -74,3 +74,16 @@ Certificates are always verified, host name included, for imaps and
 starttls; this option adds trust, it never turns checking off.
 """,
 )
+
+opt_imap_password_command = Option(
+    "imap_password_command",
+    default=None,
+    help="""\
+A shell command that prints the IMAP password (its first line is used).
+
+For password managers, like mbsync's PassCmd: ``pass show mail/imap``,
+``op read op://Private/IMAP/password``, ``secret-tool lookup ...``.  When
+set, it is used instead of the keyring and authentication.conf.  What it
+prints is never logged or stored.
+""",
+)

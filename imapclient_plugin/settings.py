@@ -36,6 +36,7 @@ class IMAPSettings:
     mailbox: Optional[str]
     timeout: float
     ca_certs: Optional[str] = None
+    password_command: Optional[str] = None
 
     @property
     def is_loopback(self) -> bool:
@@ -74,6 +75,7 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         mailbox=_mailbox(config.get("imap_mailbox")),
         timeout=_timeout(config.get("imap_timeout")),
         ca_certs=_ca_certs(config.get("imap_ca_certs")),
+        password_command=(config.get("imap_password_command") or "").strip() or None,
     )
 
 

@@ -144,6 +144,28 @@ class TestPasswordSources(fixtures.SendTestCase):
         self.send()
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
+    def test_password_command(self):
+        keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        keyring.set_password("127.0.0.1", USER, "not this one")
+        self.build_tree_contents([("pw", PASSWORD.encode() + b"\nsecond line\n")])
+        self.configure(imap_password_command="cat %s" % os.path.abspath("pw"))
+        _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        self.assertNotContainsString(err, "IMAP password for")
+        self.assertContainsString(self.get_log(), "from imap_password_command")
+        self.assertNotContainsString(self.get_log(), PASSWORD)
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
+    def test_failing_password_command(self):
+        self.configure(imap_password_command="echo locked >&2; exit 7")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "imap_password_command (echo locked >&2; exit 7)"
+                             " gave no password: exit status 7, locked")
+
+    def test_silent_password_command(self):
+        self.configure(imap_password_command="true")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "gave no password: it printed nothing")
+
     def test_locked_keyring_falls_through(self):
         fixtures.use_keyring(self, fixtures.FailingKeyring(KeyringLocked()))
         self.write_authentication_conf()
