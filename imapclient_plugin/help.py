@@ -20,11 +20,17 @@ Then::
   brz send --mail-to=project@lists.example.org
 
 Options (``brz help OPTION`` describes each): imap_server, imap_username,
-imap_mailbox, imap_security, imap_timeout, imap_ca_certs.
+imap_mailbox, imap_security, imap_timeout, imap_ca_certs,
+imap_password_command.
 
-Passwords are looked up in the system keyring (service = the server's host
-name, user = imap_username), then in authentication.conf (scheme=imap),
-then asked for; a typed password can be stored in the keyring.
+Commands: imap-send (store .eml files as drafts), imap-folders (list the
+folders, marking where drafts go), imap-login (check the password, then
+keep it in the keyring; --forget deletes it).
+
+Passwords come from imap_password_command if set, else the system keyring
+(service = the server's host name, user = imap_username), then
+authentication.conf (scheme=imap), then a prompt; a typed password can be
+stored in the keyring.
 
 Certificates are always verified (host name included); imap_ca_certs adds
 a private CA.  With imap_security=starttls nothing is sent unless STARTTLS
