@@ -12,5 +12,6 @@
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
-- ``commands``: ``brz imap-send``, to store kept (or any) .eml messages.
+- ``inputs``: what imap-send is given (message, mbox, patch) as messages.
+- ``commands``: ``brz imap-send``, ``imap-folders``, ``imap-login``.
 """

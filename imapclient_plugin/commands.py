@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from breezy import config as _config
 from breezy import trace
@@ -12,20 +13,25 @@ from breezy.errors import NotBranchError
 from breezy.option import Option
 
 from . import credentials, drafts, errors, session
-from .message import load_message
+from .inputs import messages_from
 from .settings import identity, identity_address, read_settings
 from .store import report_stored, store_draft
 from .unsent import unsent_dir
 
 
 class cmd_imap_send(Command):
-    __doc__ = """Store e-mail messages as drafts in the IMAP Drafts folder.
+    __doc__ = """Store e-mail messages or patches as drafts in the IMAP Drafts folder.
 
-    Each FILE is a complete message (RFC 5322), such as the .eml files that
-    ``brz send`` keeps when it cannot store its draft.  The settings are
-    those of ``brz send`` with mail_client = imapclient, read for the branch
-    in the current directory (see ``brz help imapclient``).
+    Each FILE (or - for standard input) may be:
 
+    - a complete message, such as the .eml files that ``brz send`` keeps
+      when it cannot store its draft;
+    - an mbox of messages, such as ``git format-patch --stdout``: one
+      draft per message;
+    - a patch, such as ``brz send -o -`` output: a draft with it attached.
+
+    The settings are those of ``brz send`` with mail_client = imapclient,
+    read for the branch in the current directory (``brz help imapclient``).
     A message whose Message-ID is already in the folder is not stored again,
     so running the command twice does not make duplicates.  A file kept by
     ``brz send`` is deleted once its message is stored.
@@ -34,11 +40,14 @@ class cmd_imap_send(Command):
     takes_args = ["file+"]
 
     def run(self, file_list):
-        settings = _settings()
+        config = _config_stack()
+        sender = identity(config)
+        settings = read_settings(config, identity_address(sender))
         for path in file_list:
-            data, message_id = _read(path)
-            report_stored(settings, store_draft(settings, data, message_id,
-                                                check_first=True))
+            name = "stdin" if path == "-" else path
+            for data, message_id in messages_from(_read(path), name, sender):
+                report_stored(settings, store_draft(settings, data, message_id,
+                                                    check_first=True))
             if _is_kept(path):
                 os.remove(path)
                 trace.note("Removed %s.", path)
@@ -153,15 +162,16 @@ def _config_stack():
         return _config.GlobalStack()
 
 
-def _read(path: str) -> tuple[bytes, str]:
+def _read(path: str) -> bytes:
+    if path == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        return stdin.read() if stdin else sys.stdin.read().encode("utf-8")
     try:
         with open(path, "rb") as f:
-            return load_message(f.read())
+            return f.read()
     except OSError as e:
         raise errors.CannotRead(path=path, reason=e.strerror or str(e))
-    except ValueError as e:
-        raise errors.NotAMessage(path=path, reason=str(e))
 
 
 def _is_kept(path: str) -> bool:
-    return os.path.dirname(os.path.abspath(path)) == os.path.abspath(unsent_dir())
+    return path != "-" and os.path.dirname(os.path.abspath(path)) == os.path.abspath(unsent_dir())

@@ -136,13 +136,6 @@ class CannotRead(IMAPDraftError):
     _fmt = "Cannot read %(path)s: %(reason)s."
 
 
-class NotAMessage(IMAPDraftError):
-    _fmt = (
-        "%(path)s is not an e-mail message (%(reason)s). brz imap-send stores"
-        " complete messages, such as the .eml files kept by brz send."
-    )
-
-
 class DraftNotStored(IMAPDraftError):
     _fmt = (
         "%(reason)s The message is kept in %(path)s; once fixed, store it"

@@ -23,7 +23,8 @@ Options (``brz help OPTION`` describes each): imap_server, imap_username,
 imap_mailbox, imap_security, imap_timeout, imap_ca_certs,
 imap_password_command.
 
-Commands: imap-send (store .eml files as drafts), imap-folders (list the
+Commands: imap-send (store .eml files, mboxes or patches as drafts; -
+reads standard input), imap-folders (list the
 folders, marking where drafts go), imap-login (check the password, then
 keep it in the keyring; --forget deletes it).
 

@@ -9,6 +9,14 @@ from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 
 
+MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
+        b"From: A Dev <a@example.com>\nDate: Tue, 24 Nov 2026 09:00:00 +0000\n"
+        b"Subject: [PATCH 1/2] First\n\nOne.\n\n"
+        b"From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\n"
+        b"From: A Dev <a@example.com>\nDate: Tue, 24 Nov 2026 09:00:01 +0000\n"
+        b"Subject: [PATCH 2/2] Second\n\n>From the start.\n>>From a quoted line.\n")
+
+
 class TestImapSend(fixtures.SendTestCase):
 
     def setUp(self):
@@ -53,12 +61,42 @@ class TestImapSend(fixtures.SendTestCase):
         self.assertEqual(["hand-written"] * 2, [m["Subject"] for m in stored])
         self.assertTrue(all(m["Message-ID"] for m in stored))
 
-    def test_not_a_message(self):
-        self.configure(imap_server="imap.example.com")
-        self.build_tree_contents([("notes.txt", b"just some text\n")])
-        _, err = self.run_bzr(["imap-send", "notes.txt"], retcode=3)
-        self.assertContainsString(err, "notes.txt is not an e-mail message")
-        self.assertNotContainsString(err, "Traceback")
+    def test_mbox_gives_one_draft_per_message(self):
+        server = fixtures.start_dovecot(self)
+        self.configure(server)
+        self.build_tree_contents([("series.mbox", MBOX)])
+        _, err = self.run_bzr(["imap-send", "series.mbox"])
+        self.assertEqual(2, err.count("Draft saved to"))
+        stored = [parse(raw) for _flags, raw in server.messages(USER, "Drafts")]
+        self.assertEqual(["[PATCH 1/2] First", "[PATCH 2/2] Second"],
+                         [m["Subject"] for m in stored])
+        body = stored[1].get_content().replace("\r\n", "\n")
+        self.assertEqual("From the start.\n>From a quoted line.\n", body)
+
+    def test_brz_send_output_on_stdin_becomes_a_merge_draft(self):
+        server = fixtures.start_dovecot(self)
+        self.configure(server)
+        directive, _ = self.run_bzr_raw(["send", "-o", "-", "../trunk"],
+                                        working_dir="feature")
+        self.run_bzr(["imap-send", "-"], stdin=directive.decode("utf-8"))
+        ((_flags, raw),) = server.messages(USER, "Drafts")
+        message = parse(raw)
+        self.assertEqual("[MERGE] stdin", message["Subject"])
+        self.assertEqual(fixtures.IDENTITY, message["From"])
+        self.assertEqual(directive, fixtures.attachment_bytes(message))
+
+    def test_plain_patch_becomes_a_draft_with_it_attached(self):
+        server = fixtures.start_dovecot(self)
+        self.configure(server)
+        patch = b"--- a\n+++ b\n@@ -1 +1 @@\n-x\n+\xff binary-ish\n"
+        self.build_tree_contents([("fix.diff", patch)])
+        self.run_bzr(["imap-send", "fix.diff"])
+        ((_flags, raw),) = server.messages(USER, "Drafts")
+        message = parse(raw)
+        self.assertEqual("[PATCH] fix", message["Subject"])
+        (part,) = list(message.iter_attachments())
+        self.assertEqual("fix.patch", part.get_filename())
+        self.assertEqual(patch, fixtures.attachment_bytes(message))
 
     def test_missing_file(self):
         self.configure(imap_server="imap.example.com")
