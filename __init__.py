@@ -53,7 +53,8 @@ def _register_mail_client() -> None:
 
 _register_mail_client()
 
-for _command in ("cmd_imap_send", "cmd_imap_folders", "cmd_imap_login"):
+for _command in ("cmd_imap_send", "cmd_imap_folders", "cmd_imap_login",
+                 "cmd_imap_check"):
     _commands.plugin_cmds.register_lazy(_command, [], _IMPL + ".commands")
 del _command
 

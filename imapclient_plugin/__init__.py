@@ -13,5 +13,7 @@
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
 - ``inputs``: what imap-send is given (message, mbox, patch) as messages.
-- ``commands``: ``brz imap-send``, ``imap-folders``, ``imap-login``.
+- ``check``: ``brz imap-check``'s steps.
+- ``commands``: ``brz imap-send``, ``imap-folders``, ``imap-login``,
+  ``imap-check``.
 """

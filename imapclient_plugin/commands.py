@@ -65,7 +65,7 @@ class cmd_imap_folders(Command):
 
     def run(self):
         settings = _settings()
-        with session.logged_in(settings) as (client, _password):
+        with session.logged_in(settings) as (client, _password, _method):
             with session.translated_errors(settings, action="listing the folders"):
                 listing = client.list_folders()
                 if settings.mailbox:
@@ -90,6 +90,25 @@ class cmd_imap_folders(Command):
 
 SPECIAL_USE_FLAGS = {b"\\all", b"\\archive", b"\\drafts", b"\\flagged",
                      b"\\junk", b"\\sent", b"\\trash"}
+
+
+class cmd_imap_check(Command):
+    __doc__ = """Check the IMAP set-up, one step at a time.
+
+    Reads the settings, looks the server up, connects, checks TLS (protocol,
+    certificate, expiry), logs in, finds the Drafts folder, and shows the
+    server's APPENDLIMIT and capabilities: one line for each, and at the
+    first failure what to change.  Nothing is stored or created.  The exit
+    code is 1 if a step failed.
+    """
+
+    encoding_type = "replace"
+
+    def run(self):
+        from .check import run_checks
+
+        ok = run_checks(_config_stack(), lambda line: self.outf.write(line + "\n"))
+        return 0 if ok else 1
 
 
 class cmd_imap_login(Command):

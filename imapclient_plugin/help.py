@@ -26,7 +26,8 @@ imap_password_command.
 Commands: imap-send (store .eml files, mboxes or patches as drafts; -
 reads standard input), imap-folders (list the
 folders, marking where drafts go), imap-login (check the password, then
-keep it in the keyring; --forget deletes it).
+keep it in the keyring; --forget deletes it), imap-check (try every step
+of the set-up and say what to change).
 
 Passwords come from imap_password_command if set, else the system keyring
 (service = the server's host name, user = imap_username), then

@@ -11,7 +11,7 @@ import logging
 import re
 import socket
 import ssl
-from typing import Iterator, Optional
+from typing import Callable, Iterator, NamedTuple, Optional
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -58,11 +58,19 @@ def warn_if_plaintext(settings: IMAPSettings) -> None:
         )
 
 
+class Login(NamedTuple):
+    client: imapclient.IMAPClient
+    password: Password
+    method: str
+
+
 @contextlib.contextmanager
 def logged_in(
     settings: IMAPSettings,
-) -> Iterator[tuple[imapclient.IMAPClient, Password]]:
-    """A logged-in connection and the password used, closed afterwards.
+    on_connected: Optional[Callable[[imapclient.IMAPClient], None]] = None,
+) -> Iterator[Login]:
+    """A logged-in connection, the password and the login method used;
+    closed afterwards.  ``on_connected`` sees the client before login.
 
     A stored password (keyring, authentication.conf) is read before
     connecting, so its latency is not added to the server's; only a
@@ -71,11 +79,14 @@ def logged_in(
     password, keyring_state = credentials.stored_password(settings)
     client = connect(settings)
     try:
+        if on_connected is not None:
+            on_connected(client)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
+        method = login_method(client)
         login(client, settings, password)
         credentials.offer_to_store(settings, password)
-        yield client, password
+        yield Login(client, password, method)
     finally:
         close(client)
 
@@ -106,16 +117,31 @@ def login(
     client: imapclient.IMAPClient, settings: IMAPSettings, password: Password
 ) -> None:
     """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name)."""
+    method = login_method(client)
     with translated_errors(settings):
-        if fast_commands.can_login_in_one_turn(client):
+        if method == PLAIN_ONE_TURN:
             fast_commands.plain_login_one_turn(
                 client, settings.username, password.value)
-        elif client.has_capability("AUTH=PLAIN"):
+        elif method == PLAIN:
             client.plain_login(settings.username, password.value)
         elif settings.username.isascii() and password.value.isascii():
             client.login(_quoted(settings.username), password.value)
         else:  # imaplib sends commands in ASCII; it would crash
             raise errors.CannotSendCredentials(host=settings.host)
+
+
+PLAIN_ONE_TURN = "AUTHENTICATE PLAIN with SASL-IR"
+PLAIN = "AUTHENTICATE PLAIN"
+LOGIN = "LOGIN"
+
+
+def login_method(client: imapclient.IMAPClient) -> str:
+    """How ``login`` will authenticate with this server."""
+    if fast_commands.can_login_in_one_turn(client):
+        return PLAIN_ONE_TURN
+    if client.has_capability("AUTH=PLAIN"):
+        return PLAIN
+    return LOGIN
 
 
 def close(client: imapclient.IMAPClient) -> None:

@@ -38,7 +38,7 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
     message with ``message_id`` arrived.  ``check_first`` looks before the
     first APPEND too (for a retried message).
     """
-    with session.logged_in(settings) as (client, password):
+    with session.logged_in(settings) as (client, password, _method):
         with session.translated_errors(settings, action="the Drafts folder"):
             drafts.check_append_limit(client, len(data), settings.host)
         folder = _drafts_folder(client, settings, folder_cache.remembered(settings))

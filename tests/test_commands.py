@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import trustme
+
 from . import fixtures
 from .fixtures import PASSWORD, USER
 
@@ -78,3 +82,57 @@ class TestImapLogin(fixtures.SendTestCase):
         self.assertEqual({}, keyring.passwords)
         _, err = self.run_bzr(["imap-login", "--forget"])
         self.assertContainsString(err, "No password for alice on 127.0.0.1 is in")
+
+
+class TestImapCheck(fixtures.SendTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+
+    def test_every_step_over_tls(self):
+        ca = trustme.CA()
+        ca_path = os.path.abspath("ca.pem")
+        ca.cert_pem.write_to_path(ca_path)
+        cert = ca.issue_cert("127.0.0.1")
+        with open("server.pem", "wb") as f:
+            f.write(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+        cert.private_key_pem.write_to_path(os.path.abspath("server.key"))
+        server = fixtures.start_dovecot(self, tls_files=(
+            os.path.abspath("server.pem"), os.path.abspath("server.key")))
+        self.keyring.set_password("127.0.0.1", USER, PASSWORD)
+        self.configure(imap_server="imaps://127.0.0.1:%d" % server.imaps_port,
+                       imap_username=USER, imap_ca_certs=ca_path)
+        out, _ = self.run_bzr(["imap-check"])
+        lines = out.splitlines()
+        self.assertEqual(
+            "ok    config: 127.0.0.1 port %d, imaps, user alice" % server.imaps_port,
+            lines[0])
+        self.assertEqual("ok    DNS: 127.0.0.1 is 127.0.0.1", lines[1])
+        self.assertContainsRe(lines[3], r"^ok    TLS: TLSv1\.[23] \(imaps\), "
+                              r"certificate .*, valid until \w+ +\d+ .* GMT$")
+        self.assertEqual("ok    login: alice with AUTHENTICATE PLAIN with SASL-IR"
+                         " (password from keyring)", lines[4])
+        self.assertEqual('ok    drafts: "Drafts" (flagged \\Drafts by the server)',
+                         lines[5])
+        self.assertEqual("ok    APPENDLIMIT: none announced", lines[6])
+        self.assertContainsRe(lines[7], "^ok    capabilities: .*IMAP4REV1")
+        self.assertEqual([], server.messages(USER, "Drafts"))
+
+    def test_stops_at_the_first_failure_with_the_fix(self):
+        server = fixtures.start_dovecot(self)
+        self.keyring.set_password("127.0.0.1", USER, "wrong")
+        self.configure(server)
+        out, _ = self.run_bzr(["imap-check"], retcode=1)
+        lines = out.splitlines()
+        self.assertEqual("--    TLS: none (imap_security=none)", lines[3])
+        self.assertContainsRe(lines[-1], "^FAIL  The IMAP server 127.0.0.1 refused"
+                              " the login for alice: .* keyring set 127.0.0.1 alice")
+        self.assertEqual(5, len(lines))
+
+    def test_missing_server(self):
+        self.configure()
+        out, _ = self.run_bzr(["imap-check"], retcode=1)
+        self.assertEqual(["FAIL  No IMAP server is configured for mail_client ="
+                          " imapclient. Set one with: brz config"
+                          " imap_server=imap.example.com"], out.splitlines())
