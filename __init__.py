@@ -25,6 +25,7 @@ for _option_name in (
     "imap_timeout",
     "imap_ca_certs",
     "imap_password_command",
+    "imap_tunnel",
 ):
     _config.option_registry.register_lazy(
         _option_name, _IMPL + ".options", "opt_" + _option_name

@@ -22,17 +22,22 @@ def run_checks(config, write: Write) -> bool:
     """Report on every step; False at the first that fails."""
     try:
         settings = read_settings(config, identity_address(identity(config)))
-        write("ok    config: %s port %d, %s, user %s" % (
-            settings.host, settings.port, settings.security, settings.username))
-        _check_dns(settings, write)
+        if settings.tunnel:
+            write("ok    config: tunnel %s" % settings.tunnel)
+        else:
+            write("ok    config: %s port %d, %s, user %s" % (
+                settings.host, settings.port, settings.security,
+                settings.username))
+            _check_dns(settings, write)
 
         def report_connection(client) -> None:
             _report_connection(client, settings, write)
 
         with session.logged_in(settings, report_connection) as logged_in:
             client = logged_in.client
+            source = logged_in.password.source if logged_in.password else "-"
             write("ok    login: %s with %s (password from %s)" % (
-                settings.username, logged_in.method, logged_in.password.source))
+                settings.username or "-", logged_in.method, source))
             with session.translated_errors(settings, action="the Drafts folder"):
                 _check_drafts_folder(client, settings, write)
                 _report_capabilities(client, write)
@@ -56,6 +61,9 @@ def _check_dns(settings: IMAPSettings, write: Write) -> None:
 
 
 def _report_connection(client, settings: IMAPSettings, write: Write) -> None:
+    if settings.tunnel:
+        write("ok    tunnel: the command answered")
+        return
     peer = client._imap.sock.getpeername()
     write("ok    TCP: connected to %s port %d" % (peer[0], peer[1]))
     tls = client._imap.sock

@@ -71,6 +71,13 @@ class StartTLSNotOffered(IMAPDraftError):
     )
 
 
+class TunnelFailed(IMAPDraftError):
+    _fmt = (
+        "imap_tunnel (%(command)s) did not speak IMAP: %(reason)s. Run the"
+        " command yourself: it should print an IMAP greeting (* PREAUTH ...)."
+    )
+
+
 class LoginRefused(IMAPDraftError):
     _fmt = (
         "The IMAP server %(host)s refused the login for %(user)s: %(reason)s."

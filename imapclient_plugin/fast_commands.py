@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import imaplib
 import socket
 
 import imapclient
@@ -53,18 +54,31 @@ class _TLSIMAP4(_GreetingCapabilities, IMAP4_TLS):
     pass
 
 
+class _TunnelIMAP4(_GreetingCapabilities, imaplib.IMAP4_stream):
+    pass
+
+
 class Client(imapclient.IMAPClient):
-    """IMAPClient whose connection trusts the greeting's capabilities.
+    """IMAPClient whose connection trusts the greeting's capabilities,
+    and which works over a tunnel (``stream=True``).
 
     (After STARTTLS imapclient asks again, as RFC 2595 requires.)  This
     replaces ``_create_IMAP4``, so it follows imapclient's constructor.
     """
 
     def _create_IMAP4(self):
+        if self.stream:
+            return _TunnelIMAP4(self.host)
         timeout = getattr(self._timeout, "connect", None)
         if self.ssl:
             return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout)
         return _PlainIMAP4(self.host, self.port, timeout)
+
+    def _set_read_timeout(self) -> None:
+        # imapclient 4.1.0 sets it on the socket, which a tunnel (pipes)
+        # does not have: its constructor crashes with stream=True.
+        if not self.stream:
+            super()._set_read_timeout()
 
 
 def no_delay(client: imapclient.IMAPClient) -> None:

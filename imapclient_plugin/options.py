@@ -87,3 +87,16 @@ set, it is used instead of the keyring and authentication.conf.  What it
 prints is never logged or stored.
 """,
 )
+
+opt_imap_tunnel = Option(
+    "imap_tunnel",
+    default=None,
+    help="""\
+A command to speak IMAP through, on its standard input and output, instead
+of connecting to imap_server (like git imap-send's imap.tunnel).
+
+For example ``ssh mail.example.org /usr/lib/dovecot/imap``: the server runs
+logged in as you (PREAUTH), so no password is needed.  The command provides
+the transport and its security; imap_security does not apply.
+""",
+)

@@ -28,6 +28,8 @@ logging.getLogger("imapclient.imaplib").setLevel(logging.WARNING)
 
 def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
     """Open the connection; with ``starttls`` upgrade it before anything else."""
+    if settings.tunnel:
+        return _open_tunnel(settings)
     warn_if_plaintext(settings)
     trace.mutter("imapclient: connecting to %s port %d (%s)",
                  settings.host, settings.port, settings.security)
@@ -41,12 +43,29 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
             timeout=settings.timeout,
         )
         fast_commands.no_delay(client)
-        if protocol_trace.enabled():
-            trace.mutter("imap S: %s", client.welcome.decode("utf-8", "replace"))
-            protocol_trace.ConversationTrace(client._imap)
+        _trace_conversation(client)
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
+
+
+def _open_tunnel(settings: IMAPSettings) -> imapclient.IMAPClient:
+    """IMAP over the imap_tunnel command's standard input and output."""
+    trace.mutter("imapclient: tunnel %s", settings.tunnel)
+    try:
+        with translated_errors(settings, connecting=True):
+            client = fast_commands.Client(settings.tunnel, ssl=False, stream=True)
+    except errors.IMAPDraftError as e:
+        raise errors.TunnelFailed(command=settings.tunnel,
+                                  reason=getattr(e, "reason", str(e)))
+    _trace_conversation(client)
+    return client
+
+
+def _trace_conversation(client: imapclient.IMAPClient) -> None:
+    if protocol_trace.enabled():
+        trace.mutter("imap S: %s", client.welcome.decode("utf-8", "replace"))
+        protocol_trace.ConversationTrace(client._imap)
 
 
 def warn_if_plaintext(settings: IMAPSettings) -> None:
@@ -60,7 +79,7 @@ def warn_if_plaintext(settings: IMAPSettings) -> None:
 
 class Login(NamedTuple):
     client: imapclient.IMAPClient
-    password: Password
+    password: Optional[Password]  # None when PREAUTH
     method: str
 
 
@@ -76,11 +95,17 @@ def logged_in(
     connecting, so its latency is not added to the server's; only a
     missing one is asked for, once the server is known to be there.
     """
-    password, keyring_state = credentials.stored_password(settings)
+    password, keyring_state = (None, "unused") if settings.tunnel else (
+        credentials.stored_password(settings))
     client = connect(settings)
     try:
         if on_connected is not None:
             on_connected(client)
+        if is_preauthenticated(client):
+            yield Login(client, None, PREAUTH)
+            return
+        if password is None and settings.tunnel:
+            password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
         method = login_method(client)
@@ -89,6 +114,11 @@ def logged_in(
         yield Login(client, password, method)
     finally:
         close(client)
+
+
+def is_preauthenticated(client: imapclient.IMAPClient) -> bool:
+    """The greeting was PREAUTH (a tunnel into the user's own server)."""
+    return client._imap.state == "AUTH"
 
 
 def tls_context(settings: IMAPSettings) -> ssl.SSLContext:
@@ -130,6 +160,7 @@ def login(
             raise errors.CannotSendCredentials(host=settings.host)
 
 
+PREAUTH = "PREAUTH (no login needed)"
 PLAIN_ONE_TURN = "AUTHENTICATE PLAIN with SASL-IR"
 PLAIN = "AUTHENTICATE PLAIN"
 LOGIN = "LOGIN"

@@ -23,6 +23,8 @@ SECURITY_MODES = ("imaps", "starttls", "none")
 DEFAULT_PORTS = {"imaps": 993, "starttls": 143, "none": 143}
 DEFAULT_TIMEOUT = 60.0
 URL_SCHEMES = {"imaps": "imaps", "imap": "starttls"}
+TUNNEL = "tunnel"
+TUNNEL_HOST = "imap_tunnel"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +39,7 @@ class IMAPSettings:
     timeout: float
     ca_certs: Optional[str] = None
     password_command: Optional[str] = None
+    tunnel: Optional[str] = None
 
     @property
     def is_loopback(self) -> bool:
@@ -55,14 +58,20 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
     default user name.
     """
     server = (config.get("imap_server") or "").strip()
-    if not server:
+    tunnel = (config.get("imap_tunnel") or "").strip() or None
+    if tunnel:
+        # The command is the transport; imap_server, if set, names the host.
+        host, port, security = (parse_server(server)[1] if server
+                                else TUNNEL_HOST), 0, TUNNEL
+    elif not server:
         raise errors.MissingServer()
-    scheme, host, port = parse_server(server)
-    security = _security(config.get("imap_security"), scheme)
-    if port is None:
-        port = DEFAULT_PORTS[security]
+    else:
+        scheme, host, port = parse_server(server)
+        security = _security(config.get("imap_security"), scheme)
+        if port is None:
+            port = DEFAULT_PORTS[security]
     username = (config.get("imap_username") or identity_address or "").strip()
-    if not username:
+    if not username and not tunnel:
         raise errors.InvalidSetting(
             "imap_username", "", "no user name and no Breezy identity",
             "me@example.com",
@@ -76,6 +85,7 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         timeout=_timeout(config.get("imap_timeout")),
         ca_certs=_ca_certs(config.get("imap_ca_certs")),
         password_command=(config.get("imap_password_command") or "").strip() or None,
+        tunnel=tunnel,
     )
 
 

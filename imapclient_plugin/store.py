@@ -85,14 +85,15 @@ def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
 
 
 def _append_after_lost_connection(
-    settings: IMAPSettings, password: credentials.Password, folder: str,
+    settings: IMAPSettings, password: Optional[credentials.Password], folder: str,
     data: bytes, message_id: str, lost: errors.IMAPDraftError,
 ) -> Optional[int]:
     """The APPEND may or may not have landed: look, then append if not."""
     trace.note("%s Reconnecting to check whether the draft arrived.", lost)
     client = session.connect(settings)
     try:
-        session.login(client, settings, password)
+        if not session.is_preauthenticated(client):
+            session.login(client, settings, password)
         return _append_once(client, settings, folder, data, message_id,
                             check_first=True)
     finally:

@@ -11,6 +11,7 @@ TEST_MODULES = [
     "test_imap_send",
     "test_store",
     "test_commands",
+    "test_tunnel",
     "test_secrets",
     "test_secret_service",
 ]
