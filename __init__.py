@@ -26,6 +26,8 @@ for _option_name in (
     "imap_ca_certs",
     "imap_password_command",
     "imap_tunnel",
+    "imap_auth",
+    "imap_oauth2_token_command",
 ):
     _config.option_registry.register_lazy(
         _option_name, _IMPL + ".options", "opt_" + _option_name

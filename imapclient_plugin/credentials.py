@@ -21,6 +21,7 @@ KEYRING = "keyring"
 AUTHENTICATION_CONF = "authentication.conf"
 PROMPT = "prompt"
 COMMAND = "imap_password_command"
+TOKEN_COMMAND = "imap_oauth2_token_command"
 KEYRING_MISSING = (
     "no keyring backend is available (run a Secret Service such as"
     " gnome-keyring, or pip install keyrings.alt)"
@@ -43,8 +44,14 @@ def stored_password(settings: IMAPSettings) -> tuple[Optional[Password], str]:
     Never prompts, so it can run before connecting.  imap_password_command,
     when set, is the only source besides the prompt.
     """
+    if settings.token_command:
+        value = _from_command("imap_oauth2_token_command", settings.token_command,
+                              "access token", settings.timeout)
+        return Password(value, TOKEN_COMMAND), "unused"
     if settings.password_command:
-        value, source, keyring_state = _from_command(settings), COMMAND, "unused"
+        value = _from_command("imap_password_command", settings.password_command,
+                              "password", settings.timeout)
+        source, keyring_state = COMMAND, "unused"
     else:
         value, keyring_state = _from_keyring(settings)
         source = KEYRING
@@ -107,24 +114,24 @@ def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
     return value, "none in the keyring"
 
 
-def _from_command(settings: IMAPSettings) -> str:
+def _from_command(option: str, command: str, what: str, timeout: float) -> str:
     """The first line the command prints; its output is never logged."""
-    command = settings.password_command
     try:
         done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=settings.timeout)
+                              capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise errors.PasswordCommandFailed(
-            command=command, reason="no answer in %g seconds" % settings.timeout)
+        raise errors.SecretCommandFailed(option=option, command=command, what=what,
+                                         reason="no answer in %g seconds" % timeout)
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise errors.PasswordCommandFailed(
-            command=command, reason="exit status %d%s" % (
-                done.returncode, ", " + said[0][:200] if said else ""))
+        raise errors.SecretCommandFailed(
+            option=option, command=command, what=what,
+            reason="exit status %d%s" % (done.returncode,
+                                         ", " + said[0][:200] if said else ""))
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     if not lines or not lines[0]:
-        raise errors.PasswordCommandFailed(command=command,
-                                           reason="it printed nothing")
+        raise errors.SecretCommandFailed(option=option, command=command, what=what,
+                                         reason="it printed nothing")
     return lines[0]
 
 

@@ -95,11 +95,20 @@ class CannotSendCredentials(IMAPDraftError):
     )
 
 
-class PasswordCommandFailed(IMAPDraftError):
+class SecretCommandFailed(IMAPDraftError):
     _fmt = (
-        "imap_password_command (%(command)s) gave no password: %(reason)s."
-        " Run it yourself to see why, or fix it with:"
-        " brz config imap_password_command=..."
+        "%(option)s (%(command)s) gave no %(what)s: %(reason)s."
+        " Run it yourself to see why, or fix it with: brz config %(option)s=..."
+    )
+
+
+class TokenRefused(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s refused the OAuth2 token for %(user)s:"
+        " %(reason)s. Check that imap_oauth2_token_command prints a fresh"
+        " access token with the mail scope (GMail: https://mail.google.com/;"
+        " Microsoft 365: IMAP.AccessAsUser.All) and that imap_auth (%(auth)s)"
+        " is what the server offers."
     )
 
 

@@ -100,3 +100,26 @@ logged in as you (PREAUTH), so no password is needed.  The command provides
 the transport and its security; imap_security does not apply.
 """,
 )
+
+opt_imap_auth = Option(
+    "imap_auth",
+    default=None,
+    help="""\
+How to authenticate: ``password`` (default), ``xoauth2`` or ``oauthbearer``.
+
+GMail and Microsoft 365 accounts that refuse passwords take an OAuth2
+access token instead: set imap_auth = xoauth2 (GMail, Outlook) or
+oauthbearer (RFC 7628) and imap_oauth2_token_command.
+""",
+)
+
+opt_imap_oauth2_token_command = Option(
+    "imap_oauth2_token_command",
+    default=None,
+    help="""\
+A shell command that prints a fresh OAuth2 access token (first line used),
+for imap_auth = xoauth2 or oauthbearer.  For example
+``oauth2l fetch --credentials ~/client.json --scope https://mail.google.com/``.
+What it prints is never logged or stored.
+""",
+)

@@ -108,7 +108,7 @@ def logged_in(
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        method = login_method(client)
+        method = login_method(client, settings)
         login(client, settings, password)
         credentials.offer_to_store(settings, password)
         yield Login(client, password, method)
@@ -147,9 +147,11 @@ def login(
     client: imapclient.IMAPClient, settings: IMAPSettings, password: Password
 ) -> None:
     """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name)."""
-    method = login_method(client)
+    method = login_method(client, settings)
     with translated_errors(settings):
-        if method == PLAIN_ONE_TURN:
+        if method in OAUTH2_METHODS:
+            _oauth2_login(client, settings, password.value)
+        elif method == PLAIN_ONE_TURN:
             fast_commands.plain_login_one_turn(
                 client, settings.username, password.value)
         elif method == PLAIN:
@@ -166,13 +168,51 @@ PLAIN = "AUTHENTICATE PLAIN"
 LOGIN = "LOGIN"
 
 
-def login_method(client: imapclient.IMAPClient) -> str:
+OAUTH2_METHODS = {"AUTHENTICATE XOAUTH2", "AUTHENTICATE OAUTHBEARER"}
+
+
+def login_method(client: imapclient.IMAPClient, settings: IMAPSettings) -> str:
     """How ``login`` will authenticate with this server."""
+    if settings.auth != "password":
+        return "AUTHENTICATE " + settings.auth.upper()
     if fast_commands.can_login_in_one_turn(client):
         return PLAIN_ONE_TURN
     if client.has_capability("AUTH=PLAIN"):
         return PLAIN
     return LOGIN
+
+
+def _oauth2_login(client: imapclient.IMAPClient, settings: IMAPSettings,
+                  token: str) -> None:
+    """SASL XOAUTH2 or OAUTHBEARER (RFC 7628), answering an error challenge
+    as the mechanism requires so that the server ends with its NO."""
+    mechanism = settings.auth.upper()
+    if not client.has_capability("AUTH=" + mechanism):
+        raise errors.TokenRefused(host=settings.host, user=settings.username,
+                                  auth=settings.auth, reason="it does not offer"
+                                  " AUTH=%s" % mechanism)
+    if mechanism == "XOAUTH2":
+        initial = "user=%s\x01auth=Bearer %s\x01\x01" % (settings.username, token)
+        answer_to_error = b""
+    else:
+        initial = "n,a=%s,\x01host=%s\x01port=%d\x01auth=Bearer %s\x01\x01" % (
+            settings.username, settings.host, settings.port, token)
+        answer_to_error = b"\x01"
+    error_challenges: list[bytes] = []
+
+    def respond(challenge: bytes) -> bytes:
+        if challenge:
+            error_challenges.append(challenge)
+            return answer_to_error
+        return initial.encode("utf-8")
+
+    try:
+        client.sasl_login(mechanism, respond)
+    except imap_exceptions.LoginError as e:
+        detail = " (%s)" % error_challenges[-1].decode("utf-8", "replace") \
+            if error_challenges else ""
+        raise errors.TokenRefused(host=settings.host, user=settings.username,
+                                  auth=settings.auth, reason=server_text(e) + detail)
 
 
 def close(client: imapclient.IMAPClient) -> None:

@@ -23,6 +23,7 @@ SECURITY_MODES = ("imaps", "starttls", "none")
 DEFAULT_PORTS = {"imaps": 993, "starttls": 143, "none": 143}
 DEFAULT_TIMEOUT = 60.0
 URL_SCHEMES = {"imaps": "imaps", "imap": "starttls"}
+AUTH_METHODS = ("password", "xoauth2", "oauthbearer")
 TUNNEL = "tunnel"
 TUNNEL_HOST = "imap_tunnel"
 
@@ -40,6 +41,8 @@ class IMAPSettings:
     ca_certs: Optional[str] = None
     password_command: Optional[str] = None
     tunnel: Optional[str] = None
+    auth: str = "password"
+    token_command: Optional[str] = None
 
     @property
     def is_loopback(self) -> bool:
@@ -86,6 +89,9 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         ca_certs=_ca_certs(config.get("imap_ca_certs")),
         password_command=(config.get("imap_password_command") or "").strip() or None,
         tunnel=tunnel,
+        auth=_auth(config.get("imap_auth")),
+        token_command=_token_command(config.get("imap_auth"),
+                                     config.get("imap_oauth2_token_command")),
     )
 
 
@@ -193,6 +199,23 @@ def _ca_certs(value: Optional[str]) -> Optional[str]:
             "/etc/ssl/certs/my-ca.pem",
         )
     return path
+
+
+def _auth(value: Optional[str]) -> str:
+    auth = (value or "password").strip().lower()
+    if auth not in AUTH_METHODS:
+        raise errors.InvalidSetting(
+            "imap_auth", value, "use one of " + ", ".join(AUTH_METHODS), "xoauth2")
+    return auth
+
+
+def _token_command(auth: Optional[str], command: Optional[str]) -> Optional[str]:
+    command = (command or "").strip() or None
+    if _auth(auth) != "password" and command is None:
+        raise errors.InvalidSetting(
+            "imap_oauth2_token_command", "", "imap_auth = %s needs a command"
+            " that prints an access token" % _auth(auth), "'oauth2l fetch ...'")
+    return command
 
 
 def identity(config) -> Optional[str]:

@@ -12,6 +12,7 @@ TEST_MODULES = [
     "test_store",
     "test_commands",
     "test_tunnel",
+    "test_oauth2",
     "test_secrets",
     "test_secret_service",
 ]

@@ -10,6 +10,7 @@ clients and stops when closed.
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import threading
@@ -22,6 +23,14 @@ class Cut(Exception):
     """Forward ``data``, then close both sides of the connection."""
 
     def __init__(self, data: bytes = b"") -> None:
+        super().__init__()
+        self.data = data
+
+
+class Reply(Exception):
+    """Do not forward this client chunk: answer the client with ``data``."""
+
+    def __init__(self, data: bytes) -> None:
         super().__init__()
         self.data = data
 
@@ -99,7 +108,10 @@ def _pump(source: socket.socket, sink: socket.socket, filter_: Filter,
             else:
                 pieces = [data]
             for piece in pieces:
-                sink.sendall(filter_(piece))
+                try:
+                    sink.sendall(filter_(piece))
+                except Reply as reply:
+                    source.sendall(reply.data)
         if pending:
             sink.sendall(pending)
     except Cut as cut:
@@ -212,3 +224,59 @@ class RefuseAppend(SynchronisingAppendFaults):
 
     def on_continuation(self, line: bytes) -> bytes:
         raise Cut(self.append_tag + b" " + self.reply + b"\r\n")
+
+
+class OAuth2Server(Faults):
+    """Speaks XOAUTH2 and OAUTHBEARER (RFC 7628) for the server behind it.
+
+    A right ``token`` for ``user`` becomes an AUTHENTICATE PLAIN with the
+    real password; a wrong one gets the error challenge, and the client's
+    answer to it is recorded before the NO.
+    """
+
+    MECHANISMS = (b"XOAUTH2", b"OAUTHBEARER")
+
+    def __init__(self, user: str, token: str, password: str) -> None:
+        self.user, self.token, self.password = user, token, password
+        self.pending: Optional[tuple[bytes, bytes]] = None  # (tag, mechanism)
+        self.failed_tag: Optional[bytes] = None
+        self.answers_to_error: list[bytes] = []
+        self.responses: list[bytes] = []
+
+    def from_server(self, line: bytes) -> bytes:
+        return line.replace(b" AUTH=PLAIN", b" AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER")
+
+    def from_client(self, chunk: bytes) -> bytes:
+        words = chunk.split()
+        if self.failed_tag is not None:
+            self.answers_to_error.append(chunk.strip())
+            tag, self.failed_tag = self.failed_tag, None
+            raise Reply(tag + b" NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
+        if self.pending is not None:
+            return self._check(chunk.strip())
+        if len(words) >= 3 and words[1].upper() == b"AUTHENTICATE" \
+                and words[2].upper() in self.MECHANISMS:
+            self.pending = (words[0], words[2].upper())
+            if len(words) > 3:  # SASL-IR
+                return self._check(words[3])
+            raise Reply(b"+ \r\n")
+        return chunk
+
+    def _check(self, response: bytes) -> bytes:
+        tag, mechanism = self.pending
+        self.pending = None
+        decoded = base64.b64decode(response)
+        self.responses.append(mechanism + b" " + decoded)
+        if mechanism == b"XOAUTH2":
+            expected = b"user=%s\x01auth=Bearer %s\x01\x01" % (
+                self.user.encode(), self.token.encode())
+        else:
+            expected = b"n,a=%s,\x01" % self.user.encode()
+        good = decoded.startswith(expected) and (
+            b"auth=Bearer %s\x01\x01" % self.token.encode()) in decoded
+        if good:
+            plain = base64.b64encode(("\0%s\0%s" % (self.user, self.password)).encode())
+            return tag + b" AUTHENTICATE PLAIN " + plain + b"\r\n"
+        self.failed_tag = tag
+        error = base64.b64encode(b'{"status":"invalid_token","schemes":"Bearer"}')
+        raise Reply(b"+ " + error + b"\r\n")
