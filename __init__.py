@@ -56,6 +56,13 @@ def _register_mail_client() -> None:
 
 _register_mail_client()
 
+_config.credential_store_registry.register_lazy(
+    "keyring",
+    _IMPL + ".keyring_store",
+    "KeyringCredentialStore",
+    help="The system keyring (service: the host, user: the user).",
+)
+
 for _command in ("cmd_imap_send", "cmd_imap_folders", "cmd_imap_login",
                  "cmd_imap_check"):
     _commands.plugin_cmds.register_lazy(_command, [], _IMPL + ".commands")

@@ -13,6 +13,7 @@
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
 - ``inputs``: what imap-send is given (message, mbox, patch) as messages.
+- ``keyring_store``: ``password_encoding = keyring`` for authentication.conf.
 - ``check``: ``brz imap-check``'s steps.
 - ``commands``: ``brz imap-send``, ``imap-folders``, ``imap-login``,
   ``imap-check``.

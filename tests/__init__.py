@@ -13,6 +13,7 @@ TEST_MODULES = [
     "test_commands",
     "test_tunnel",
     "test_oauth2",
+    "test_keyring_store",
     "test_secrets",
     "test_secret_service",
 ]

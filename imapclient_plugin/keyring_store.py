@@ -1,0 +1,30 @@
+"""``password_encoding = keyring`` for Breezy's authentication.conf.
+
+With it, any Breezy transport (https, sftp, ...) reads the password of an
+authentication.conf section from the system keyring: service = the
+section's host, user = its user.  Nothing is found: Breezy asks, as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from breezy import trace
+from breezy.config import CredentialStore
+
+
+class KeyringCredentialStore(CredentialStore):
+    __doc__ = """The system keyring (service: the host, user: the user)."""
+
+    def decode_password(self, credentials: dict) -> Optional[str]:
+        import keyring
+
+        host, user = credentials.get("host"), credentials.get("user")
+        if not host or not user:
+            return None
+        try:
+            return keyring.get_password(host, user)
+        except Exception as e:  # no backend, locked, broken: Breezy asks
+            trace.mutter("imapclient: keyring credential store: %s",
+                         type(e).__name__)
+            return None
