@@ -28,6 +28,7 @@ for _option_name in (
     "imap_tunnel",
     "imap_auth",
     "imap_oauth2_token_command",
+    "imap_open_draft",
 ):
     _config.option_registry.register_lazy(
         _option_name, _IMPL + ".options", "opt_" + _option_name

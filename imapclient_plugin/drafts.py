@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import urllib.parse
 from typing import Optional
 
 import imapclient
@@ -120,6 +121,22 @@ def find_by_message_id(
     client.select_folder(folder, readonly=True)
     uids = client.search(["HEADER", "Message-ID", message_id])
     return max(uids) if uids else None
+
+
+GMAIL_EXTENSION = "X-GM-EXT-1"
+GMAIL_LINK = "https://mail.google.com/mail/?authuser=%s#all/%x"
+
+
+def gmail_link(client: imapclient.IMAPClient, folder: str, uid: Optional[int],
+               username: str) -> Optional[str]:
+    """The GMail web address of the draft, on a server that is GMail."""
+    if uid is None or not client.has_capability(GMAIL_EXTENSION):
+        return None
+    client.select_folder(folder, readonly=True)
+    message_id = client.fetch([uid], ["X-GM-MSGID"]).get(uid, {}).get(b"X-GM-MSGID")
+    if message_id is None:
+        return None
+    return GMAIL_LINK % (urllib.parse.quote(username, safe="@"), message_id)
 
 
 def _personal_prefix(client: imapclient.IMAPClient) -> str:

@@ -21,7 +21,8 @@ Then::
 
 Options (``brz help OPTION`` describes each): imap_server, imap_username,
 imap_mailbox, imap_security, imap_timeout, imap_ca_certs,
-imap_password_command, imap_tunnel, imap_auth, imap_oauth2_token_command.
+imap_password_command, imap_tunnel, imap_auth, imap_oauth2_token_command,
+imap_open_draft.
 
 Commands: imap-send (store .eml files, mboxes or patches as drafts; -
 reads standard input), imap-folders (list the

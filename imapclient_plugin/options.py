@@ -4,7 +4,7 @@ Values are kept as strings here and validated in ``settings`` so that a bad
 value gives an error naming the option and the command that fixes it.
 """
 
-from breezy.config import Option
+from breezy.config import Option, bool_from_store
 
 opt_imap_server = Option(
     "imap_server",
@@ -121,5 +121,15 @@ A shell command that prints a fresh OAuth2 access token (first line used),
 for imap_auth = xoauth2 or oauthbearer.  For example
 ``oauth2l fetch --credentials ~/client.json --scope https://mail.google.com/``.
 What it prints is never logged or stored.
+""",
+)
+
+opt_imap_open_draft = Option(
+    "imap_open_draft",
+    default=False,
+    from_unicode=bool_from_store,
+    help="""\
+Open the stored draft in the web browser (GMail: the server announces
+X-GM-EXT-1, so brz send prints a link to the draft in any case).
 """,
 )

@@ -43,6 +43,7 @@ class IMAPSettings:
     tunnel: Optional[str] = None
     auth: str = "password"
     token_command: Optional[str] = None
+    open_draft: bool = False
 
     @property
     def is_loopback(self) -> bool:
@@ -92,6 +93,7 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         auth=_auth(config.get("imap_auth")),
         token_command=_token_command(config.get("imap_auth"),
                                      config.get("imap_oauth2_token_command")),
+        open_draft=bool(config.get("imap_open_draft")),
     )
 
 

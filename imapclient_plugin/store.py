@@ -18,15 +18,24 @@ from .settings import IMAPSettings
 class StoredDraft:
     folder: drafts.DraftsFolder
     uid: Optional[int]
+    web_link: Optional[str] = None
 
 
 def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
+    """Say where the draft is; open it in the browser if asked to."""
     trace.note(
         'Draft saved to "%s" on %s%s.',
         stored.folder.name,
         settings.host,
         " (UID %d)" % stored.uid if stored.uid is not None else "",
     )
+    if stored.web_link is None:
+        return
+    trace.note("Open it: %s", stored.web_link)
+    if settings.open_draft:
+        import webbrowser
+
+        webbrowser.open(stored.web_link)
 
 
 def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
@@ -55,7 +64,19 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
         except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
             uid = _append_after_lost_connection(
                 settings, password, folder.name, data, message_id, lost)
-    return StoredDraft(folder, uid)
+            return StoredDraft(folder, uid)
+        return StoredDraft(folder, uid, _web_link(client, settings, folder.name, uid))
+
+
+def _web_link(client, settings: IMAPSettings, folder: str,
+              uid: Optional[int]) -> Optional[str]:
+    """A link to the stored draft, if the server has one; the draft is
+    stored already, so a failure here only costs the link."""
+    try:
+        return drafts.gmail_link(client, folder, uid, settings.username)
+    except Exception as e:
+        trace.mutter("imapclient: no web link for the draft: %s", e)
+        return None
 
 
 def _drafts_folder(client, settings: IMAPSettings,

@@ -242,11 +242,24 @@ class OAuth2Server(Faults):
         self.failed_tag: Optional[bytes] = None
         self.answers_to_error: list[bytes] = []
         self.responses: list[bytes] = []
+        self._line = b""
 
     def from_server(self, line: bytes) -> bytes:
         return line.replace(b" AUTH=PLAIN", b" AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER")
 
     def from_client(self, chunk: bytes) -> bytes:
+        """The SASL exchange is handled a whole line at a time (imaplib may
+        send a response and its CRLF separately); the rest passes as is."""
+        in_exchange = self.pending is not None or self.failed_tag is not None
+        if not (in_exchange or self._line or _is_authenticate(chunk)):
+            return chunk
+        self._line += chunk
+        if not self._line.endswith(b"\n"):
+            return b""
+        line, self._line = self._line, b""
+        return self._exchange(line)
+
+    def _exchange(self, chunk: bytes) -> bytes:
         words = chunk.split()
         if self.failed_tag is not None:
             self.answers_to_error.append(chunk.strip())
@@ -280,3 +293,31 @@ class OAuth2Server(Faults):
         self.failed_tag = tag
         error = base64.b64encode(b'{"status":"invalid_token","schemes":"Bearer"}')
         raise Reply(b"+ " + error + b"\r\n")
+
+
+def _is_authenticate(chunk: bytes) -> bool:
+    words = chunk.split(None, 2)
+    return len(words) >= 2 and words[1].upper() == b"AUTHENTICATE"
+
+
+GMAIL_MESSAGE_ID = 1278455344230334865
+GMAIL_FETCH = re.compile(rb"^(\S+) UID FETCH (\d+) \(X-GM-MSGID\)\r\n$", re.IGNORECASE)
+
+
+class GMailExtension(Faults):
+    """Makes the server look like GMail: X-GM-EXT-1 and X-GM-MSGID."""
+
+    def __init__(self) -> None:
+        self.fetched: list[int] = []
+
+    def from_server(self, line: bytes) -> bytes:
+        return line.replace(b" IMAP4rev1 ", b" IMAP4rev1 X-GM-EXT-1 ")
+
+    def from_client(self, chunk: bytes) -> bytes:
+        match = GMAIL_FETCH.match(chunk)
+        if not match:
+            return chunk
+        tag, uid = match.group(1), int(match.group(2))
+        self.fetched.append(uid)
+        raise Reply(b"* 1 FETCH (UID %d X-GM-MSGID %d)\r\n%s OK Success\r\n"
+                    % (uid, GMAIL_MESSAGE_ID, tag))
