@@ -6,18 +6,51 @@ Storing ``brz send`` merge requests as IMAP drafts
 
 The imapclient plugin makes ``brz send`` store the merge directive as a
 draft e-mail in the Drafts folder of an IMAP account (GMail, Fastmail,
-Dovecot, any IMAP server).  Open your webmail, check the draft, press send.
+Microsoft 365, Dovecot, any IMAP server).  Open your webmail, check the
+draft, press send.
 
-Set-up::
+Set-up (any server)::
 
   brz config mail_client=imapclient
-  brz config imap_server=imap.gmail.com
-  brz config imap_username=me@gmail.com      # default: brz whoami's address
-  keyring set imap.gmail.com me@gmail.com    # or answer the prompt once
+  brz config imap_server=imap.example.com
+  brz config imap_username=me@example.com    # default: brz whoami's address
+  brz imap-login                             # checks the password, keeps it in the keyring
+  brz imap-check                             # tries every step, says what to fix
 
 Then::
 
   brz send --mail-to=project@lists.example.org
+
+GMail (an app password; or OAuth2, below)::
+
+  brz config imap_server=imap.gmail.com
+  brz config imap_username=me@gmail.com
+  brz imap-login
+
+Fastmail (an app password with IMAP access)::
+
+  brz config imap_server=imap.fastmail.com
+  brz config imap_username=me@fastmail.com
+  brz imap-login
+
+Outlook / Microsoft 365 (OAuth2 only)::
+
+  brz config imap_server=outlook.office365.com
+  brz config imap_username=me@example.com
+  brz config imap_auth=xoauth2
+  brz config imap_oauth2_token_command="oama access me@example.com"
+
+GMail with OAuth2::
+
+  brz config imap_auth=xoauth2
+  brz config imap_oauth2_token_command="oauth2l fetch --credentials ~/client.json --scope https://mail.google.com/"
+
+Self-hosted Dovecot::
+
+  brz config imap_server=mail.example.org      # imaps, port 993
+  brz config imap_server=imap://mail.example.org   # or STARTTLS on 143
+  brz config imap_ca_certs=/etc/ssl/my-ca.pem  # if its CA is private
+  brz config imap_tunnel="ssh mail.example.org /usr/lib/dovecot/imap"  # or no password at all
 
 Options (``brz help OPTION`` describes each): imap_server, imap_username,
 imap_mailbox, imap_security, imap_timeout, imap_ca_certs,
@@ -25,15 +58,16 @@ imap_password_command, imap_tunnel, imap_auth, imap_oauth2_token_command,
 imap_open_draft.
 
 Commands: imap-send (store .eml files, mboxes or patches as drafts; -
-reads standard input), imap-folders (list the
-folders, marking where drafts go), imap-login (check the password, then
-keep it in the keyring; --forget deletes it), imap-check (try every step
-of the set-up and say what to change).
+reads standard input), imap-folders (list the folders, marking where drafts
+go), imap-login (check the password, then keep it in the keyring; --forget
+deletes it), imap-check (try every step of the set-up and say what to
+change).
 
 Passwords come from imap_password_command if set, else the system keyring
 (service = the server's host name, user = imap_username), then
-authentication.conf (scheme=imap), then a prompt; a typed password can be
-stored in the keyring.
+authentication.conf (scheme=imap; password_encoding = keyring works there
+for every Breezy transport), then a prompt; a typed password can be stored
+in the keyring.
 
 Certificates are always verified (host name included); imap_ca_certs adds
 a private CA.  With imap_security=starttls nothing is sent unless STARTTLS
@@ -45,10 +79,33 @@ is kept as a .eml file under Breezy's cache directory
 
   brz imap-send ~/.cache/breezy/imapclient/unsent/FILE.eml
 
-stores it (``brz help imap-send``); a message already in the folder, by its
-Message-ID, is not stored twice.  If the connection drops during the upload,
-brz send itself reconnects once and checks before storing again.
+stores it; a message already in the folder, by its Message-ID, is not
+stored twice.  If the connection drops during the upload, brz send itself
+reconnects once and checks before storing again.
 
 ``brz -Dimap send`` logs the IMAP conversation, credentials redacted, to
 Breezy's log (``brz version`` shows where).
+
+Compared with git imap-send:
+
+  ========================  ==============================  ========================
+  ..                        brz imapclient                  git imap-send
+  ========================  ==============================  ========================
+  input                     brz send itself; .eml, mbox,    an mbox (git
+                            patch or stdin (imap-send)      format-patch --stdout)
+  drafts folder             found (\\Drafts flag, usual      imap.folder, required
+                            names), remembered, created
+  password                  keyring, password command,      imap.pass in the config
+                            authentication.conf, prompt     file, or a prompt
+  OAuth2                    XOAUTH2, OAUTHBEARER            recent versions only
+  TLS                       always verified; private CA;    imap.sslverify can turn
+                            STARTTLS never downgraded       checking off
+  turns to a stored draft   5 (SASL-IR, LITERAL+)           9 (measured, same server)
+  failure                   message kept, retried without   message left in the input
+                            duplicates (Message-ID)
+  diagnosis                 imap-check, imap-folders,       --list, -v
+                            -Dimap (redacted)
+  GMail                     prints or opens the draft       no
+  tunnel                    imap_tunnel (PREAUTH)           imap.tunnel
+  ========================  ==============================  ========================
 """
