@@ -8,38 +8,29 @@ from breezy import bedding, config, tests
 
 from . import fixtures
 
+SECTION = ("[code]\nscheme = https\nhost = code.example.com\nuser = bob\n"
+           "password_encoding = keyring\n")
+
 
 class TestKeyringCredentialStore(tests.TestCaseInTempDir):
 
-    def write_authentication_conf(self, text: str) -> None:
+    def bobs_credentials(self) -> dict:
+        """What Breezy finds for bob, with SECTION in authentication.conf."""
         os.makedirs(bedding.config_dir(), exist_ok=True)
         with open(bedding.authentication_config_path(), "w") as f:
-            f.write(text)
+            f.write(SECTION)
+        return config.AuthenticationConfig().get_credentials(
+            "https", "code.example.com", user="bob")
 
     def test_https_password_comes_from_the_keyring(self):
         keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
         keyring.set_password("code.example.com", "bob", "s3cret")
-        self.write_authentication_conf(
-            "[code]\nscheme = https\nhost = code.example.com\nuser = bob\n"
-            "password_encoding = keyring\n")
-        credentials = config.AuthenticationConfig().get_credentials(
-            "https", "code.example.com", user="bob")
-        self.assertEqual("s3cret", credentials["password"])
+        self.assertEqual("s3cret", self.bobs_credentials()["password"])
 
     def test_nothing_in_the_keyring_means_no_password(self):
         fixtures.use_keyring(self, fixtures.MemoryKeyring())
-        self.write_authentication_conf(
-            "[code]\nscheme = https\nhost = code.example.com\nuser = bob\n"
-            "password_encoding = keyring\n")
-        credentials = config.AuthenticationConfig().get_credentials(
-            "https", "code.example.com", user="bob")
-        self.assertIsNone(credentials["password"])
+        self.assertIsNone(self.bobs_credentials()["password"])
 
     def test_no_keyring_backend_means_no_password(self):
         fixtures.no_keyring(self)
-        self.write_authentication_conf(
-            "[code]\nscheme = https\nhost = code.example.com\nuser = bob\n"
-            "password_encoding = keyring\n")
-        credentials = config.AuthenticationConfig().get_credentials(
-            "https", "code.example.com", user="bob")
-        self.assertIsNone(credentials["password"])
+        self.assertIsNone(self.bobs_credentials()["password"])
