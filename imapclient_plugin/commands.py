@@ -1,4 +1,4 @@
-"""The plugin's commands: imap-send, imap-folders, imap-login."""
+"""The plugin's commands: imap-send, imap-folders, imap-check, imap-login."""
 
 from __future__ import annotations
 
@@ -145,11 +145,8 @@ class cmd_imap_login(Command):
             raise errors.NoPassword(host=settings.host, user=settings.username,
                                     keyring="not stored yet")
         password = credentials.Password(value, credentials.PROMPT)
-        client = session.connect(settings)
-        try:
-            session.login(client, settings, password)
-        finally:
-            session.close(client)
+        with session.logged_in(settings, password=password):
+            pass  # logging in is the check
         try:
             keyring.set_password(settings.host, settings.username, value)
         except KeyringError as e:

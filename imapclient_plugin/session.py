@@ -87,16 +87,21 @@ class Login(NamedTuple):
 def logged_in(
     settings: IMAPSettings,
     on_connected: Optional[Callable[[imapclient.IMAPClient], None]] = None,
+    password: Optional[Password] = None,
 ) -> Iterator[Login]:
     """A logged-in connection, the password and the login method used;
     closed afterwards.  ``on_connected`` sees the client before login.
 
-    A stored password (keyring, authentication.conf) is read before
-    connecting, so its latency is not added to the server's; only a
-    missing one is asked for, once the server is known to be there.
+    Given ``password``, logs in with it: no lookup, no offer to store it.
+    Otherwise a stored password (keyring, authentication.conf) is read
+    before connecting, so its latency is not added to the server's; only a
+    missing one is asked for, once the server is known to be there.  (A
+    tunnel may be preauthenticated, so it is connected to first.)
     """
-    password, keyring_state = (None, "unused") if settings.tunnel else (
-        credentials.stored_password(settings))
+    given = password
+    keyring_state = "unused"
+    if given is None and not settings.tunnel:
+        password, keyring_state = credentials.stored_password(settings)
     client = connect(settings)
     try:
         if on_connected is not None:
@@ -108,9 +113,9 @@ def logged_in(
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        method = login_method(client, settings)
-        login(client, settings, password)
-        credentials.offer_to_store(settings, password)
+        method = login(client, settings, password)
+        if given is None:
+            credentials.offer_to_store(settings, password)
         yield Login(client, password, method)
     finally:
         close(client)
@@ -145,8 +150,10 @@ def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
 
 def login(
     client: imapclient.IMAPClient, settings: IMAPSettings, password: Password
-) -> None:
-    """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name)."""
+) -> str:
+    """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name);
+    return the method used (worked out first: logging in changes the
+    capabilities)."""
     method = login_method(client, settings)
     with translated_errors(settings):
         if method in OAUTH2_METHODS:
@@ -160,6 +167,7 @@ def login(
             client.login(_quoted(settings.username), password.value)
         else:  # imaplib sends commands in ASCII; it would crash
             raise errors.CannotSendCredentials(host=settings.host)
+    return method
 
 
 PREAUTH = "PREAUTH (no login needed)"

@@ -111,11 +111,6 @@ def _append_after_lost_connection(
 ) -> Optional[int]:
     """The APPEND may or may not have landed: look, then append if not."""
     trace.note("%s Reconnecting to check whether the draft arrived.", lost)
-    client = session.connect(settings)
-    try:
-        if not session.is_preauthenticated(client):
-            session.login(client, settings, password)
-        return _append_once(client, settings, folder, data, message_id,
+    with session.logged_in(settings, password=password) as again:
+        return _append_once(again.client, settings, folder, data, message_id,
                             check_first=True)
-    finally:
-        session.close(client)
