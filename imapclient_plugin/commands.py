@@ -68,12 +68,8 @@ class cmd_imap_folders(Command):
         with session.logged_in(settings) as (client, _password, _method):
             with session.translated_errors(settings, action="listing the folders"):
                 listing = client.list_folders()
-                if settings.mailbox:
-                    target, to_create = drafts.DraftsFolder(
-                        settings.mailbox, drafts.CONFIGURED), None
-                else:
-                    target, to_create = drafts.discover_drafts_folder(
-                        client, listing)
+                target, to_create = drafts.planned_drafts_folder(
+                    client, settings.mailbox, listing)
         for flags, _delimiter, name in listing:
             special = [f.decode("ascii", "replace") for f in flags
                        if f.lower() in SPECIAL_USE_FLAGS]

@@ -53,15 +53,26 @@ def find_drafts_folder(
     remembered: Optional[str] = None,
 ) -> DraftsFolder:
     """The configured or remembered folder, else discover or create one."""
-    if configured:
-        return DraftsFolder(configured, CONFIGURED)
-    if remembered:
+    if remembered and not configured:
         return DraftsFolder(remembered, REMEMBERED)
-    found, to_create = discover_drafts_folder(client, client.list_folders())
+    found, to_create = planned_drafts_folder(client, configured)
     if found is not None:
         return found
     client.create_folder(to_create)
     return DraftsFolder(to_create, CREATED)
+
+
+def planned_drafts_folder(
+    client: imapclient.IMAPClient, configured: Optional[str],
+    listing: Optional[list] = None,
+) -> tuple[Optional[DraftsFolder], str]:
+    """Where drafts go, without creating anything: the configured folder,
+    else the one discovered in ``listing`` (LIST if not given); and the name
+    to create when there is none."""
+    if configured:
+        return DraftsFolder(configured, CONFIGURED), configured
+    return discover_drafts_folder(
+        client, client.list_folders() if listing is None else listing)
 
 
 def discover_drafts_folder(

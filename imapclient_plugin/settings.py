@@ -74,6 +74,7 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         security = _security(config.get("imap_security"), scheme)
         if port is None:
             port = DEFAULT_PORTS[security]
+    auth = _auth(config.get("imap_auth"))
     username = (config.get("imap_username") or identity_address or "").strip()
     if not username and not tunnel:
         raise errors.InvalidSetting(
@@ -90,9 +91,8 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         ca_certs=_ca_certs(config.get("imap_ca_certs")),
         password_command=(config.get("imap_password_command") or "").strip() or None,
         tunnel=tunnel,
-        auth=_auth(config.get("imap_auth")),
-        token_command=_token_command(config.get("imap_auth"),
-                                     config.get("imap_oauth2_token_command")),
+        auth=auth,
+        token_command=_token_command(auth, config.get("imap_oauth2_token_command")),
         open_draft=bool(config.get("imap_open_draft")),
     )
 
@@ -211,12 +211,12 @@ def _auth(value: Optional[str]) -> str:
     return auth
 
 
-def _token_command(auth: Optional[str], command: Optional[str]) -> Optional[str]:
+def _token_command(auth: str, command: Optional[str]) -> Optional[str]:
     command = (command or "").strip() or None
-    if _auth(auth) != "password" and command is None:
+    if auth != "password" and command is None:
         raise errors.InvalidSetting(
             "imap_oauth2_token_command", "", "imap_auth = %s needs a command"
-            " that prints an access token" % _auth(auth), "'oauth2l fetch ...'")
+            " that prints an access token" % auth, "'oauth2l fetch ...'")
     return command
 
 
