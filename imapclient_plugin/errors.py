@@ -5,7 +5,16 @@ with a non-zero exit and no traceback.  None ever contains a password.
 They are raised with the keyword arguments their ``_fmt`` names.
 """
 
+import unicodedata
+
 from breezy.errors import BzrError
+
+
+def printable(text: str) -> str:
+    """Text from outside (a server, a file, a setting) made safe to print:
+    control characters, escape sequences included, are shown as \\xNN."""
+    return "".join("\\x%02x" % ord(c) if unicodedata.category(c) == "Cc" else c
+                   for c in text)
 
 
 class IMAPDraftError(BzrError):
@@ -26,7 +35,8 @@ class InvalidSetting(IMAPDraftError):
     )
 
     def __init__(self, option: str, value: str, reason: str, example: str) -> None:
-        super().__init__(option=option, value=value, reason=reason, example=example)
+        super().__init__(option=option, value=printable(value), reason=reason,
+                         example=example)
 
 
 class ServerNotFound(IMAPDraftError):
@@ -139,12 +149,41 @@ class ServerRefused(IMAPDraftError):
     _fmt = "The IMAP server %(host)s refused %(action)s: %(reason)s."
 
 
+class ServerGarbled(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s sent a reply that is not valid IMAP during"
+        " %(action)s (%(reason)s), so brz stopped. Run brz -Dimap to log the"
+        " conversation, and report it to the server's administrator."
+    )
+
+
 class DraftTooBig(IMAPDraftError):
     _fmt = (
         "The draft is %(size)d bytes, but the IMAP server %(host)s accepts"
         " messages of at most %(limit)d bytes (APPENDLIMIT), so nothing was"
         " uploaded. Send less: brz send --no-bundle (with a public branch),"
         " or fewer revisions with -r."
+    )
+
+
+class InvalidInput(IMAPDraftError):
+    _fmt = "Cannot store %(name)s: %(reason)s. Nothing from it was stored."
+
+
+class InvalidRecipient(IMAPDraftError):
+    _fmt = (
+        'Invalid recipient "%(value)s": %(reason)s. Give addresses like'
+        ' "Name <user@example.com>", separated by commas, with --mail-to (or'
+        " the submit_to / child_submit_to setting) and send again, or add the"
+        " recipient in your mail program."
+    )
+
+
+class UnsafeDraft(IMAPDraftError):
+    _fmt = (
+        "The draft was not stored: its headers would not be the ones brz"
+        " wrote (%(reason)s), which text from the branch must never cause."
+        " Please report this to brz-imapclient."
     )
 
 
@@ -161,3 +200,14 @@ class DraftNotStored(IMAPDraftError):
     def __init__(self, reason: IMAPDraftError, path: str) -> None:
         super().__init__(reason=str(reason), path=path)
         self.cause = reason
+
+
+class DraftNotKept(IMAPDraftError):
+    _fmt = (
+        "%(reason)s The message could not be kept either (%(keep_error)s), so"
+        " nothing was saved: free some disk space and run brz send again."
+    )
+
+
+class Interrupted(IMAPDraftError):
+    _fmt = "brz was stopped by %(signal)s while storing the draft."

@@ -7,9 +7,11 @@ It is never quoted-printable (that garbles patches pasted from webmail).
 
 from __future__ import annotations
 
+import email.errors
 import email.parser
 import email.policy
 import email.utils
+import re
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -33,60 +35,139 @@ def build_draft(
     attachment: bytes,
     filename: str,
     mime_subtype: str = "x-patch",
+    message_id: Optional[str] = None,
 ) -> EmailMessage:
-    """Return the draft message; ``to`` and ``sender`` may be empty."""
+    """Return the draft message; ``to`` and ``sender`` may be empty.
+
+    InvalidAddress if ``to`` is not a list of e-mail addresses.  Every text
+    that reaches a header is made safe by ``header_text``.
+    """
     message = EmailMessage(policy=POLICY)
-    sender_address = _address(sender)
+    recipients = addresses(to) if to and to.strip() else []
+    sender_address = _sender_address(sender)
     # From, Date, Subject first, as git format-patch writes them: git
     # imap-send finds messages only with the headers in that order.
     if sender_address is not None:
         message["From"] = sender_address
     message["Date"] = email.utils.format_datetime(email.utils.localtime())
-    message["Subject"] = _one_line(subject)
-    if to and to.strip():
-        message["To"] = _one_line(to)
-    message["Message-ID"] = email.utils.make_msgid(
+    message["Subject"] = header_text(subject)
+    if recipients:
+        message["To"] = recipients
+    message["Message-ID"] = message_id or email.utils.make_msgid(
         domain=_domain(sender_address)
     )
     message["User-Agent"] = USER_AGENT
+    filename = safe_filename(filename)
     message.set_content(_body_text(body, filename))
     _attach(message, attachment, filename, mime_subtype)
     return message
 
 
 def draft_bytes(message: EmailMessage) -> bytes:
-    """Serialise with CRLF line ends, as IMAP APPEND wants."""
-    return message.as_bytes(policy=POLICY)
+    """Serialise with CRLF line ends, as IMAP APPEND wants; UnsafeHeader if
+    the header block would not be exactly the headers that were set."""
+    data = message.as_bytes(policy=POLICY)
+    check_headers(data, message.keys())
+    return data
 
 
-def load_message(data: bytes) -> tuple[bytes, str]:
-    """A complete message read from a file, ready for APPEND: CRLF line
-    ends and a Message-ID (one is added if missing).  Returns it and the
-    Message-ID; ValueError if ``data`` is not an e-mail message.
-    """
-    lines = data.replace(b"\r\n", b"\n").split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    headers = email.parser.BytesHeaderParser(policy=POLICY).parsebytes(data)
-    if not lines or headers.defects or not (headers["From"] or headers["Subject"]):
-        raise ValueError("no e-mail headers (From:, Subject:) at the top")
-    message_id = headers["Message-ID"]
-    if not message_id:
-        message_id = email.utils.make_msgid(domain=FALLBACK_DOMAIN)
-        lines.insert(0, b"Message-ID: " + message_id.encode("ascii"))
-    return b"\r\n".join(lines) + b"\r\n", str(message_id).strip()
+class UnsafeHeader(ValueError):
+    """The serialised headers are not the ones set: text added a header."""
 
 
-def _address(sender: Optional[str]) -> Optional[Address]:
+class InvalidAddress(ValueError):
+    """Not a list of e-mail addresses."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(reason)
+        self.value, self.reason = value, reason
+
+
+def check_headers(data: bytes, expected_names: list) -> None:
+    """The last line of defence against header injection: read the header
+    block back as a mail program would and compare it with what was set."""
+    parsed = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(data)
+    if [name.lower() for name in parsed.keys()] != [n.lower() for n in expected_names]:
+        raise UnsafeHeader("headers %s, expected %s" % (parsed.keys(), expected_names))
+    for name, value in parsed.items():
+        if any(_is_control(c) for c in str(value)):
+            raise UnsafeHeader("a control character in %s" % name)
+
+
+# A header's text is decoded again by the email package on output (RFC 2047
+# words become text, CR/LF included, on some Pythons), so it is decoded here
+# first, until decoding changes nothing, and cleaned after each round.
+MAX_DECODING_ROUNDS = 8
+
+
+def header_text(text: str) -> str:
+    """Text that stays one header: one line, no control characters, and
+    nothing that the email package would still decode into more."""
+    text = _one_line(text)
+    for _ in range(MAX_DECODING_ROUNDS):
+        try:
+            decoded = _one_line(str(POLICY.header_factory("Subject", text)))
+        except Exception:  # what email cannot read, it does not decode
+            decoded = text
+        if decoded == text:
+            return text
+        text = decoded
+    return text.replace("=?", "= ?")  # a nest of encodings: break them up
+
+
+def addresses(text: str) -> list[Address]:
+    """The addresses of a To-like field; InvalidAddress if any is not an
+    address (a display name may be RFC 2047-encoded; it is decoded and
+    cleaned like any header text)."""
+    text = _one_line(text)
+    # An encoded word may hide commas, colons and quotes: it becomes a
+    # quoted string of its cleaned text before the list is split.
+    pairs = email.utils.getaddresses([ENCODED_WORD.sub(_quoted_text, text)])
+    if not pairs or any(not addr for _name, addr in pairs):
+        raise InvalidAddress(text, "not a list of name <user@domain> addresses")
+    return [_checked_address(text, name, addr) for name, addr in pairs]
+
+
+# An addr-spec's local part and domain as they go into a draft: no space,
+# no control character, nothing a header or address parser treats specially.
+ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\\\"]+@(?:[^\s@<>()\[\],;:\\\".]+\.)*"
+                       r"[^\s@<>()\[\],;:\\\".]+$")
+
+
+ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def _quoted_text(encoded_word: re.Match) -> str:
+    text = header_text(encoded_word.group(0))
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _checked_address(text: str, name: str, addr: str) -> Address:
+    if not ADDR_SPEC.match(addr) or any(_is_control(c) for c in addr):
+        raise InvalidAddress(text, '"%s" is not an address like user@example.com'
+                             % _one_line(addr))
+    try:
+        return Address(display_name=header_text(name), addr_spec=addr)
+    except (ValueError, IndexError, email.errors.HeaderParseError) as e:
+        raise InvalidAddress(text, str(e))
+
+
+def _sender_address(sender: Optional[str]) -> Optional[Address]:
+    """The From address; an identity that is not one leaves the draft
+    without From (the user sees that in the draft)."""
     if not sender:
         return None
-    name, addr = email.utils.parseaddr(_one_line(sender))
-    if "@" not in addr:
-        return None
     try:
-        return Address(display_name=name, addr_spec=addr)
-    except (ValueError, IndexError):
+        (address,) = addresses(sender)
+    except (InvalidAddress, ValueError):
         return None
+    return address
+
+
+def safe_filename(filename: str) -> str:
+    """An attachment name without path separators or header tricks."""
+    name = header_text(filename).replace("/", "_").replace("\\", "_")
+    return name.strip(". ") or "attachment"
 
 
 def _domain(address: Optional[Address]) -> str:
@@ -96,10 +177,13 @@ def _domain(address: Optional[Address]) -> str:
     return FALLBACK_DOMAIN
 
 
+def _is_control(c: str) -> bool:
+    return unicodedata.category(c) == "Cc"
+
+
 def _one_line(text: str) -> str:
     """Header text: one line, no control characters (NUL, ESC, C1...)."""
-    kept = "".join(c for c in text
-                   if c.isspace() or unicodedata.category(c) != "Cc")
+    kept = "".join(c for c in text if c.isspace() or not _is_control(c))
     return " ".join(kept.split())
 
 
@@ -117,17 +201,21 @@ def _body_text(body: Optional[str], filename: str) -> str:
 def _attach(
     message: EmailMessage, attachment: bytes, filename: str, mime_subtype: str
 ) -> None:
+    """Attach with ``name=`` too (aerc and alpine name the file from it) and,
+    as text, ``charset=utf-8`` (mutt reads a text part without one as
+    US-ASCII and garbles the patch)."""
     text = clean_text(attachment)
     if text is None:
-        message.add_attachment(
-            attachment, maintype="text", subtype=mime_subtype, filename=filename
-        )
+        message.add_attachment(attachment, maintype="text", subtype=mime_subtype,
+                               filename=filename, params={"name": filename})
     else:
         message.add_attachment(
             text,
             subtype=mime_subtype,
+            charset="utf-8",
             cte="7bit" if text.isascii() else "8bit",
             filename=filename,
+            params={"name": filename},
         )
 
 

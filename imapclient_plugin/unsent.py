@@ -2,47 +2,107 @@
 
 Files go to ``<Breezy cache dir>/imapclient/unsent/`` as ``.eml``, readable
 only by the user (a patch can be private), never overwriting each other.
+A file appears under its name only once it is complete (a full disk leaves
+no truncated message for ``brz imap-send`` to store); if it cannot be
+written at all, the error says so beside why the send failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
+from typing import Iterator
 
 from breezy import bedding, trace
 
+from . import errors
+
 UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+PARTIAL_SUFFIX = ".partial"
 
 
 def unsent_dir() -> str:
     return os.path.join(bedding.cache_dir(), "imapclient", "unsent")
 
 
-def keep_unsent(data: bytes, basename: str) -> str:
-    """Write ``data`` to a new ``.eml`` file and return its path."""
+def not_stored(reason: errors.IMAPDraftError, data: bytes, basename: str,
+               extension: str = ".eml") -> errors.IMAPDraftError:
+    """The error for a message that was not stored: where it is kept, or,
+    if it could not be kept, that too."""
+    try:
+        return errors.DraftNotStored(reason, keep_unsent(data, basename, extension))
+    except OSError as e:
+        return errors.DraftNotKept(reason=str(reason),
+                                   keep_error=e.strerror or str(e))
+
+
+def keep_unsent(data: bytes, basename: str, extension: str = ".eml") -> str:
+    """Write ``data`` to a new file and return its path; OSError if it can
+    be written neither to the unsent folder nor to the temporary folder."""
     stem = time.strftime("%Y%m%d-%H%M%S-") + (
         UNSAFE_NAME_CHARS.sub("_", basename).strip("._") or "draft"
     )
     try:
-        return _write_new(unsent_dir(), stem, data)
+        return _write_new(unsent_dir(), stem, extension, data)
     except OSError as e:
         trace.warning("Cannot write to %s (%s); using %s instead.",
                       unsent_dir(), e.strerror, tempfile.gettempdir())
-        return _write_new(tempfile.gettempdir(), stem, data)
+        return _write_new(tempfile.gettempdir(), stem, extension, data)
 
 
-def _write_new(directory: str, stem: str, data: bytes) -> str:
+def _write_new(directory: str, stem: str, extension: str, data: bytes) -> str:
+    """Write to a hidden temporary file, then link it to a free name."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    for attempt in range(1000):
-        suffix = "-%d" % attempt if attempt else ""
-        path = os.path.join(directory, stem + suffix + ".eml")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
+    fd, partial = tempfile.mkstemp(dir=directory, prefix="." + stem,
+                                   suffix=PARTIAL_SUFFIX)
+    try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        return path
-    raise FileExistsError(directory)
+            f.flush()
+            os.fsync(f.fileno())
+        for attempt in range(1000):
+            path = os.path.join(directory, "%s%s%s" % (
+                stem, "-%d" % attempt if attempt else "", extension))
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                continue
+            return path
+        raise FileExistsError(directory)
+    finally:
+        os.unlink(partial)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while the draft was being stored."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+KEEP_ON_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into ``Terminated`` (as Ctrl-C is turned
+    into KeyboardInterrupt), so that the message is kept before brz ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, _frame):
+        raise Terminated(signum)
+
+    previous = {s: signal.signal(s, terminated) for s in KEEP_ON_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

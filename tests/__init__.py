@@ -17,6 +17,7 @@ TEST_MODULES = [
     "test_gmail",
     "test_secrets",
     "test_secret_service",
+    "test_hostile_input",
 ]
 
 

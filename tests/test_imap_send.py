@@ -56,10 +56,11 @@ class TestImapSend(fixtures.SendTestCase):
         self.build_tree_contents([("note.eml", b"From: a@example.com\n"
                                    b"Subject: hand-written\n\nHello\n")])
         self.run_bzr(["imap-send", "note.eml"])
-        self.run_bzr(["imap-send", "note.eml"])  # a new Message-ID each time
-        stored = [parse(raw) for _flags, raw in server.messages(USER, "Drafts")]
-        self.assertEqual(["hand-written"] * 2, [m["Subject"] for m in stored])
-        self.assertTrue(all(m["Message-ID"] for m in stored))
+        _, err = self.run_bzr(["imap-send", "note.eml"])  # the same Message-ID
+        self.assertContainsString(err, "The draft was already there.")
+        (stored,) = [parse(raw) for _flags, raw in server.messages(USER, "Drafts")]
+        self.assertEqual("hand-written", stored["Subject"])
+        self.assertContainsRe(stored["Message-ID"], "^<[0-9a-f]{40}@brz-imapclient.invalid>$")
 
     def test_mbox_gives_one_draft_per_message(self):
         server = fixtures.start_dovecot(self)
