@@ -13,6 +13,7 @@ from typing import Callable
 from breezy import errors as bzr_errors
 
 from . import drafts, errors, folder_cache, session
+from .errors import printable
 from .settings import IMAPSettings, identity, identity_address, read_settings
 
 Write = Callable[[str], None]
@@ -72,8 +73,8 @@ def _report_connection(client, settings: IMAPSettings, write: Write) -> None:
         subject = ", ".join("%s=%s" % pair for rdn in certificate.get("subject", ())
                             for pair in rdn)
         write("ok    TLS: %s (%s), certificate %s, valid until %s" % (
-            tls.version(), settings.security, subject or "(no subject)",
-            certificate.get("notAfter", "?")))
+            tls.version(), settings.security, printable(subject) or "(no subject)",
+            printable(certificate.get("notAfter", "?"))))
     else:
         write("--    TLS: none (imap_security=none)")
 
@@ -87,15 +88,16 @@ def _check_drafts_folder(client, settings: IMAPSettings, write: Write) -> None:
         return
     found, to_create = drafts.discover_drafts_folder(client, client.list_folders())
     if found is None:
-        write('ok    drafts: none yet; brz send will create "%s"' % to_create)
+        write('ok    drafts: none yet; brz send will create "%s"' % printable(to_create))
         return
     remembered = folder_cache.remembered(settings)
     note = "; remembered" if remembered == found.name else ""
-    write('ok    drafts: "%s" (%s%s)' % (found.name, found.how_found, note))
+    write('ok    drafts: "%s" (%s%s)' % (printable(found.name), found.how_found, note))
 
 
 def _report_capabilities(client, write: Write) -> None:
-    capabilities = [c.decode("ascii", "replace") for c in client.capabilities()]
+    capabilities = [printable(c.decode("ascii", "replace"))
+                    for c in client.capabilities()]
     limits = [c.split("=", 1)[1] for c in capabilities
               if c.upper().startswith("APPENDLIMIT=")]
     write("ok    APPENDLIMIT: %s" % (limits[0] + " bytes" if limits

@@ -13,6 +13,7 @@ from breezy.errors import NotBranchError
 from breezy.option import Option
 
 from . import credentials, drafts, errors, session
+from .errors import printable
 from .inputs import messages_from
 from .settings import identity, identity_address, read_settings
 from .store import report_stored, store_draft
@@ -72,16 +73,16 @@ class cmd_imap_folders(Command):
                     client, settings.mailbox, listing)
         for flags, _delimiter, name in listing:
             special = [f.decode("ascii", "replace") for f in flags
-                       if f.lower() in SPECIAL_USE_FLAGS]
+                       if f.lower() in SPECIAL_USE_FLAGS]  # known, so printable
             mark = "*" if target is not None and name == target.name else " "
             self.outf.write("%s %s%s\n" % (
-                mark, name, "  " + " ".join(special) if special else ""))
+                mark, printable(name), "  " + " ".join(special) if special else ""))
         if target is not None:
-            self.outf.write('Drafts go to "%s" (%s).\n' % (target.name,
+            self.outf.write('Drafts go to "%s" (%s).\n' % (printable(target.name),
                                                            target.how_found))
         else:
             self.outf.write('No drafts folder: brz send will create "%s".\n'
-                            % to_create)
+                            % printable(to_create))
 
 
 SPECIAL_USE_FLAGS = {b"\\all", b"\\archive", b"\\drafts", b"\\flagged",

@@ -15,6 +15,7 @@ from breezy import config as _config
 from breezy import trace, ui
 
 from . import errors
+from .errors import printable
 from .settings import IMAPSettings
 
 KEYRING = "keyring"
@@ -127,7 +128,7 @@ def _from_command(option: str, command: str, what: str, timeout: float) -> str:
         raise errors.SecretCommandFailed(
             option=option, command=command, what=what,
             reason="exit status %d%s" % (done.returncode,
-                                         ", " + said[0][:200] if said else ""))
+                                         ", " + printable(said[0][:200]) if said else ""))
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     if not lines or not lines[0]:
         raise errors.SecretCommandFailed(option=option, command=command, what=what,

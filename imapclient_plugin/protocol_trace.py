@@ -13,6 +13,8 @@ from typing import Optional
 
 from breezy import debug, trace
 
+from .errors import printable
+
 DEBUG_FLAG = "imap"
 MAX_SHOWN = 300
 CRLF = b"\r\n"
@@ -74,6 +76,6 @@ class ConversationTrace:
 
 
 def _log(direction: str, line: bytes) -> None:
-    shown = line[:MAX_SHOWN].decode("utf-8", "replace")
+    shown = printable(line[:MAX_SHOWN].decode("utf-8", "replace"))
     more = " ... (%d bytes)" % len(line) if len(line) > MAX_SHOWN else ""
     trace.mutter("imap %s: %s%s", direction, shown, more)

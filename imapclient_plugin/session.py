@@ -20,6 +20,7 @@ from breezy import trace
 
 from . import credentials, errors, fast_commands, protocol_trace
 from .credentials import Password
+from .errors import printable
 from .settings import IMAPSettings
 
 # imapclient logs every line sent, LOGIN included, at DEBUG level.
@@ -64,7 +65,7 @@ def _open_tunnel(settings: IMAPSettings) -> imapclient.IMAPClient:
 
 def _trace_conversation(client: imapclient.IMAPClient) -> None:
     if protocol_trace.enabled():
-        trace.mutter("imap S: %s", client.welcome.decode("utf-8", "replace"))
+        trace.mutter("imap S: %s", printable(client.welcome.decode("utf-8", "replace")))
         protocol_trace.ConversationTrace(client._imap)
 
 
@@ -217,7 +218,7 @@ def _oauth2_login(client: imapclient.IMAPClient, settings: IMAPSettings,
     try:
         client.sasl_login(mechanism, respond)
     except imap_exceptions.LoginError as e:
-        detail = " (%s)" % error_challenges[-1].decode("utf-8", "replace") \
+        detail = " (%s)" % printable(error_challenges[-1].decode("utf-8", "replace")) \
             if error_challenges else ""
         raise errors.TokenRefused(host=settings.host, user=settings.username,
                                   auth=settings.auth, reason=server_text(e) + detail)
@@ -252,7 +253,11 @@ def translated_errors(
         raise
     except socket.gaierror as e:
         raise errors.ServerNotFound(host=host, reason=e.strerror or str(e))
-    except TimeoutError:
+    except UnicodeError as e:
+        if connecting:  # the host name has no IDNA form
+            raise errors.ServerNotFound(host=host, reason=str(e))
+        raise errors.ServerGarbled(host=host, action=action, reason=str(e))
+    except socket.timeout:  # TimeoutError from Python 3.10 on
         raise errors.ConnectionTimedOut(host=host, port=port, timeout=settings.timeout)
     except ssl.SSLError as e:
         raise _tls_failed(e, settings)
@@ -263,8 +268,13 @@ def translated_errors(
         if "timed out" in str(e):
             raise errors.ConnectionTimedOut(host=host, port=port, timeout=settings.timeout)
         raise errors.ConnectionLost(host=host, reason=_bye(client) or server_text(e))
+    except imap_exceptions.ProtocolError as e:
+        raise errors.ServerGarbled(host=host, action=action, reason=server_text(e))
     except imap_exceptions.IMAPClientError as e:
         raise errors.ServerRefused(host=host, action=action, reason=server_text(e))
+    except (ValueError, IndexError, TypeError) as e:  # a reply imapclient misread
+        raise errors.ServerGarbled(host=host, action=action,
+                                   reason=printable(str(e)) or type(e).__name__)
     except OSError as e:
         reason = e.strerror or str(e) or type(e).__name__
         if connecting:
@@ -282,7 +292,7 @@ def _bye(client: Optional[imapclient.IMAPClient]) -> Optional[str]:
     said = client._imap.untagged_responses.get("BYE")
     if not said:
         return None
-    return "the server said BYE: %s" % said[-1].decode("utf-8", "replace")
+    return "the server said BYE: %s" % printable(said[-1].decode("utf-8", "replace"))
 
 
 def server_text(e: Exception) -> str:
@@ -294,7 +304,7 @@ def server_text(e: Exception) -> str:
     quoted_bytes = BYTES_REPR.match(text)  # str() of a bytes response
     if quoted_bytes:
         text = quoted_bytes.group(2)
-    return text.strip().rstrip(".") or type(e).__name__
+    return printable(text.strip().rstrip(".")) or type(e).__name__
 
 
 PROTOCOL_HINT = (

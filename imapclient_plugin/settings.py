@@ -11,6 +11,7 @@ import dataclasses
 import email.utils
 import ipaddress
 import os
+import unicodedata
 from typing import Optional
 from urllib.parse import SplitResult, urlsplit
 
@@ -76,6 +77,7 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
             port = DEFAULT_PORTS[security]
     auth = _auth(config.get("imap_auth"))
     username = (config.get("imap_username") or identity_address or "").strip()
+    _one_wire_line("imap_username", username, "me@example.com")
     if not username and not tunnel:
         raise errors.InvalidSetting(
             "imap_username", "", "no user name and no Breezy identity",
@@ -122,6 +124,7 @@ def parse_server(server: str) -> tuple[Optional[str], str, Optional[int]]:
 
 
 def _split(server: str, url: str) -> tuple[SplitResult, str, Optional[int]]:
+    _one_wire_line("imap_server", server, "imap.example.com")
     try:
         parts = urlsplit(url)
     except ValueError as e:
@@ -134,7 +137,38 @@ def _split(server: str, url: str) -> tuple[SplitResult, str, Optional[int]]:
         port = 0
     if port == 0:
         raise _bad_server(server, "the port must be a number from 1 to 65535")
+    _check_host_name(server, parts.hostname)
     return parts, parts.hostname, port
+
+
+MAX_HOST_NAME = 253
+MAX_LABEL = 63
+
+
+def _check_host_name(server: str, host: str) -> None:
+    """An IP address, or a DNS name that can be looked up (IDNA included)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if len(host) > MAX_HOST_NAME or not all(0 < len(label) <= MAX_LABEL
+                                            for label in labels):
+        raise _bad_server(server, "%s is not a valid host name (an empty or"
+                          " too long part between dots)" % host)
+    try:
+        host.encode("idna")
+    except UnicodeError as e:
+        raise _bad_server(server, "%s is not a valid host name (%s)" % (host, e))
+
+
+def _one_wire_line(option: str, value: str, example: str) -> None:
+    """Settings sent to the server must not hold a line break (or any other
+    control character), which would end one IMAP command and start another."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise errors.InvalidSetting(option, value, "it contains a control"
+                                    " character (such as a line break)", example)
 
 
 def _bad_server(server: str, reason: str) -> errors.InvalidSetting:
@@ -168,6 +202,7 @@ def _mailbox(value: Optional[str]) -> Optional[str]:
     if value is None or not value.strip():
         return None
     mailbox = value.strip()
+    _one_wire_line("imap_mailbox", mailbox, "Drafts")
     if "*" in mailbox or "%" in mailbox:
         raise errors.InvalidSetting(
             "imap_mailbox", value, "IMAP folder names cannot contain * or %",

@@ -11,6 +11,7 @@ from typing import Optional
 from breezy import trace
 
 from . import credentials, drafts, errors, folder_cache, session
+from .errors import printable
 from .settings import IMAPSettings
 
 
@@ -25,13 +26,13 @@ def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
     """Say where the draft is; open it in the browser if asked to."""
     trace.note(
         'Draft saved to "%s" on %s%s.',
-        stored.folder.name,
+        printable(stored.folder.name),
         settings.host,
         " (UID %d)" % stored.uid if stored.uid is not None else "",
     )
     if stored.web_link is None:
         return
-    trace.note("Open it: %s", stored.web_link)
+    trace.note("Open it: %s", printable(stored.web_link))
     if settings.open_draft:
         import webbrowser
 
@@ -86,7 +87,7 @@ def _drafts_folder(client, settings: IMAPSettings,
         folder = drafts.find_drafts_folder(client, settings.mailbox, remembered)
     trace.mutter("imapclient: drafts folder %r, %s", folder.name, folder.how_found)
     if folder.how_found == drafts.CREATED:
-        trace.note('Created the folder "%s" for drafts.', folder.name)
+        trace.note('Created the folder "%s" for drafts.', printable(folder.name))
     if folder.was_discovered:
         folder_cache.remember(settings, folder.name)
     return folder
