@@ -8,6 +8,8 @@ created.  imapclient encodes folder names in modified UTF-7 on the wire.
 from __future__ import annotations
 
 import dataclasses
+import email.parser
+import email.policy
 import re
 import urllib.parse
 from typing import Optional
@@ -125,13 +127,46 @@ def append_draft(
 
 def find_by_message_id(
     client: imapclient.IMAPClient, folder: str, message_id: str
-) -> Optional[int]:
-    """UID of a message in ``folder`` with this Message-ID, if there is one."""
+) -> list[int]:
+    """UIDs of the messages in ``folder`` whose Message-ID is exactly
+    ``message_id``, lowest first.
+
+    SEARCH HEADER matches substrings, so each hit's Message-ID is fetched
+    and compared.  The folder is SELECTed, not EXAMINEd: Courier refuses an
+    APPEND to the mailbox a session has open read-only, and one may follow.
+    """
     if not client.folder_exists(folder):
-        return None
-    client.select_folder(folder, readonly=True)
+        return []
+    client.select_folder(folder)
     uids = client.search(["HEADER", "Message-ID", message_id])
-    return max(uids) if uids else None
+    if not uids:
+        return []
+    fetched = client.fetch(uids, [MESSAGE_ID_FIELD])
+    wanted = message_id.strip()
+    return sorted(uid for uid, data in fetched.items()
+                  if _message_id(data.get(MESSAGE_ID_FIELD_REPLY, b"")) == wanted)
+
+
+MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+MESSAGE_ID_FIELD_REPLY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+
+
+def _message_id(header_block: bytes) -> str:
+    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        header_block or b"")
+    return " ".join(str(parsed["Message-ID"] or "").split())
+
+
+def remove_copies(client: imapclient.IMAPClient, uids: list[int]) -> list[int]:
+    """Remove all but the first of ``uids``, copies of one draft in the
+    selected folder, with UID EXPUNGE (which touches no other message);
+    without UIDPLUS nothing is removed.  Returns the UIDs removed."""
+    extra = uids[1:]
+    if not extra or not client.has_capability("UIDPLUS"):
+        return []
+    client.delete_messages(extra, silent=True)
+    client.uid_expunge(extra)
+    return extra
 
 
 GMAIL_EXTENSION = "X-GM-EXT-1"

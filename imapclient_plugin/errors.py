@@ -66,6 +66,17 @@ class ConnectionLost(IMAPDraftError):
     _fmt = "The connection to the IMAP server %(host)s was lost: %(reason)s."
 
 
+class AppendUnconfirmed(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s received the whole draft but did not confirm"
+        ' storing it within %(timeout)g seconds, so it may still appear in'
+        ' "%(folder)s". brz did not upload it again, which could make two'
+        " drafts: look in the folder later (brz imap-send of the kept message"
+        " stores it only if it is not there), and raise imap_timeout for a"
+        " slow server."
+    )
+
+
 class TLSFailed(IMAPDraftError):
     _fmt = (
         "TLS with the IMAP server %(host)s port %(port)d failed: %(reason)s."

@@ -20,6 +20,7 @@ import base64
 import contextlib
 import imaplib
 import socket
+from typing import Optional
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -29,6 +30,8 @@ from imapclient.tls import IMAP4_TLS
 
 from breezy import ui
 
+from .bounded_io import BoundedIO, PipeIO
+
 CRLF = b"\r\n"
 CHUNK = 1 << 20
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
@@ -36,9 +39,19 @@ LITERAL_MINUS_MAX = 4096  # RFC 7888: LITERAL- allows this much unsynchronised
 
 
 class _GreetingCapabilities:
-    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again."""
+    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again;
+    after STARTTLS, only what the server says over TLS, asked once."""
+
+    _greeted = False
 
     def _get_capabilities(self) -> None:
+        if self._greeted:  # imaplib calls this again right after STARTTLS
+            if self.pending_input():
+                raise self.abort("the server sent data in plaintext after"
+                                 " STARTTLS, before the TLS handshake")
+            self.untagged_responses.pop("CAPABILITY", None)
+            return super()._get_capabilities()
+        self._greeted = True
         from_greeting = self.untagged_responses.pop("CAPABILITY", None)
         if not from_greeting:
             return super()._get_capabilities()
@@ -46,39 +59,49 @@ class _GreetingCapabilities:
             str(from_greeting[-1], self._encoding).upper().split())
 
 
-class _PlainIMAP4(_GreetingCapabilities, IMAP4WithTimeout):
+class _PlainIMAP4(_GreetingCapabilities, BoundedIO, IMAP4WithTimeout):
     pass
 
 
-class _TLSIMAP4(_GreetingCapabilities, IMAP4_TLS):
+class _TLSIMAP4(_GreetingCapabilities, BoundedIO, IMAP4_TLS):
     pass
 
 
-class _TunnelIMAP4(_GreetingCapabilities, imaplib.IMAP4_stream):
-    pass
+class _TunnelIMAP4(_GreetingCapabilities, PipeIO, imaplib.IMAP4):
+    """IMAP over a command's standard input and output."""
+
+    def __init__(self, command: str, timeout: Optional[float]) -> None:
+        super().__init__(command, None, timeout)
 
 
 class Client(imapclient.IMAPClient):
-    """IMAPClient whose connection trusts the greeting's capabilities,
-    and which works over a tunnel (``stream=True``).
+    """IMAPClient over bounded reads and writes (``bounded_io``), which
+    trusts the greeting's capabilities and works over a tunnel
+    (``stream=True``).
 
-    (After STARTTLS imapclient asks again, as RFC 2595 requires.)  This
-    replaces ``_create_IMAP4``, so it follows imapclient's constructor.
+    This replaces ``_create_IMAP4``, so it follows imapclient's constructor.
     """
 
     def _create_IMAP4(self):
-        if self.stream:
-            return _TunnelIMAP4(self.host)
         timeout = getattr(self._timeout, "connect", None)
+        if self.stream:
+            return _TunnelIMAP4(self.host, timeout)
         if self.ssl:
             return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout)
         return _PlainIMAP4(self.host, self.port, timeout)
 
     def _set_read_timeout(self) -> None:
         # imapclient 4.1.0 sets it on the socket, which a tunnel (pipes)
-        # does not have: its constructor crashes with stream=True.
-        if not self.stream:
-            super()._set_read_timeout()
+        # does not have: its constructor crashes with stream=True.  The
+        # timeouts are bounded_io's in any case.
+        pass
+
+    def capabilities(self) -> tuple:
+        # imapclient asks again on every call between STARTTLS and login;
+        # imaplib has just asked once over TLS.
+        if self._starttls_done and self._imap.state == "NONAUTH":
+            return tuple(c.encode("ascii") for c in self._imap.capabilities)
+        return super().capabilities()
 
 
 def no_delay(client: imapclient.IMAPClient) -> None:

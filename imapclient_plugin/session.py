@@ -55,7 +55,8 @@ def _open_tunnel(settings: IMAPSettings) -> imapclient.IMAPClient:
     trace.mutter("imapclient: tunnel %s", settings.tunnel)
     try:
         with translated_errors(settings, connecting=True):
-            client = fast_commands.Client(settings.tunnel, ssl=False, stream=True)
+            client = fast_commands.Client(settings.tunnel, ssl=False, stream=True,
+                                          timeout=settings.timeout)
     except errors.IMAPDraftError as e:
         raise errors.TunnelFailed(command=settings.tunnel,
                                   reason=getattr(e, "reason", str(e)))

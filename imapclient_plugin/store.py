@@ -6,11 +6,12 @@ Used by the ``imapclient`` mail client (``brz send``) and ``brz imap-send``.
 from __future__ import annotations
 
 import dataclasses
+import imaplib
 from typing import Optional
 
 from breezy import trace
 
-from . import credentials, drafts, errors, folder_cache, session
+from . import bounded_io, credentials, drafts, errors, folder_cache, session
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -99,19 +100,58 @@ def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
     with session.translated_errors(settings, action="storing the draft",
                                    client=client):
         if check_first:
-            uid = drafts.find_by_message_id(client, folder, message_id)
-            if uid is not None:
+            found = drafts.find_by_message_id(client, folder, message_id)
+            if found:
                 trace.note("The draft was already there.")
-                return uid
+                return found[0]
+        return _append(client, settings, folder, data)
+
+
+def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> Optional[int]:
+    """APPEND; if its outcome is unknown, make sure this connection can no
+    longer complete it, or say that it may still (and retry nothing)."""
+    try:
         return drafts.append_draft(client, folder, data, settings.host)
+    except bounded_io.ReplyTimeout as e:
+        if e.delivered:  # the server has it all and may still store it
+            raise errors.AppendUnconfirmed(host=settings.host, folder=printable(folder),
+                                           timeout=settings.timeout)
+        client._imap.abort_connection()
+        raise
+    except (OSError, imaplib.IMAP4.abort):
+        client._imap.abort_connection()  # what the kernel holds never arrives
+        raise
 
 
 def _append_after_lost_connection(
     settings: IMAPSettings, password: Optional[credentials.Password], folder: str,
     data: bytes, message_id: str, lost: errors.IMAPDraftError,
 ) -> Optional[int]:
-    """The APPEND may or may not have landed: look, then append if not."""
+    """The APPEND may or may not have landed: look, append if not, then look
+    again, since the first upload may have landed meanwhile."""
     trace.note("%s Reconnecting to check whether the draft arrived.", lost)
     with session.logged_in(settings, password=password) as again:
-        return _append_once(again.client, settings, folder, data, message_id,
-                            check_first=True)
+        client = again.client
+        with session.translated_errors(settings, action="storing the draft",
+                                       client=client):
+            found = drafts.find_by_message_id(client, folder, message_id)
+            if found:
+                trace.note("The draft was already there.")
+                return found[0]
+            uid = _append(client, settings, folder, data)
+            copies = drafts.find_by_message_id(client, folder, message_id)
+            _report_copies(folder, copies, drafts.remove_copies(client, copies))
+            return copies[0] if copies else uid
+
+
+def _report_copies(folder: str, copies: list[int], removed: list[int]) -> None:
+    if removed:
+        trace.note("The first upload arrived too; removed the extra copy"
+                   " (UID %s), so there is one draft.",
+                   ", ".join(map(str, removed)))
+    elif len(copies) > 1:
+        trace.warning(
+            'There are %d copies of the draft in "%s" (UIDs %s): the server'
+            " cannot remove one without UIDPLUS. Delete the extra ones in your"
+            " mail program.", len(copies), printable(folder),
+            ", ".join(map(str, copies)))

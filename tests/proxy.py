@@ -14,6 +14,7 @@ import base64
 import re
 import socket
 import threading
+import time
 from typing import Callable, Optional
 
 Filter = Callable[[bytes], bytes]
@@ -36,7 +37,13 @@ class Reply(Exception):
 
 
 class Faults:
-    """The filters of one proxied connection; the default changes nothing."""
+    """The filters of one proxied connection; the default changes nothing.
+
+    ``send_to_client`` and ``send_to_server`` deliver what the filters let
+    through (override them to pace it); ``client_bytes_per_second`` limits
+    how fast the client's data is taken (a slow uplink)."""
+
+    client_bytes_per_second: Optional[int] = None
 
     def from_client(self, chunk: bytes) -> bytes:
         return chunk
@@ -44,18 +51,30 @@ class Faults:
     def from_server(self, line: bytes) -> bytes:
         return line
 
+    def send_to_client(self, sock: socket.socket, data: bytes) -> None:
+        sock.sendall(data)
+
+    def send_to_server(self, sock: socket.socket, data: bytes) -> None:
+        sock.sendall(data)
+
 
 class RewritingProxy:
 
     def __init__(self, target: tuple[str, int],
                  rewrite_server_line: Optional[Filter] = None,
                  faults: Optional[Callable[[int], Faults]] = None,
-                 max_connections: int = 20) -> None:
-        """``faults(n)`` gives the filters of the n-th connection (from 0)."""
+                 max_connections: int = 20,
+                 receive_buffer: Optional[int] = None) -> None:
+        """``faults(n)`` gives the filters of the n-th connection (from 0);
+        ``receive_buffer`` makes the kernel hold little of what the client
+        sends, so that a slow reader is a slow link to the client."""
         self.target = target
         self.faults = faults or (lambda n: _Rewrite(rewrite_server_line))
         self.max_connections = max_connections
         self.listener = socket.socket()
+        if receive_buffer:
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                     receive_buffer)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
         self.host, self.port = self.listener.getsockname()
@@ -79,10 +98,12 @@ class RewritingProxy:
             server = socket.create_connection(self.target, timeout=10)
             self._sockets += [client, server]
             faults = self.faults(n)
-            threading.Thread(target=_pump, daemon=True,
-                             args=(client, server, faults.from_client, False)).start()
-            threading.Thread(target=_pump, daemon=True,
-                             args=(server, client, faults.from_server, True)).start()
+            threading.Thread(target=_pump, daemon=True, args=(
+                client, server, faults.from_client, False, faults.send_to_server,
+                faults.client_bytes_per_second)).start()
+            threading.Thread(target=_pump, daemon=True, args=(
+                server, client, faults.from_server, True, faults.send_to_client,
+                None)).start()
 
 
 class _Rewrite(Faults):
@@ -94,13 +115,17 @@ class _Rewrite(Faults):
 
 
 def _pump(source: socket.socket, sink: socket.socket, filter_: Filter,
-          by_line: bool) -> None:
+          by_line: bool, send: Callable[[socket.socket, bytes], None],
+          bytes_per_second: Optional[int]) -> None:
     pending = b""
+    size = 65536 if bytes_per_second is None else max(1, bytes_per_second // 20)
     try:
         while True:
-            data = source.recv(65536)
+            data = source.recv(size)
             if not data:
                 break
+            if bytes_per_second is not None:
+                time.sleep(len(data) / bytes_per_second)
             if by_line:
                 pending += data
                 *pieces, pending = pending.split(b"\n")
@@ -109,11 +134,11 @@ def _pump(source: socket.socket, sink: socket.socket, filter_: Filter,
                 pieces = [data]
             for piece in pieces:
                 try:
-                    sink.sendall(filter_(piece))
+                    send(sink, filter_(piece))
                 except Reply as reply:
                     source.sendall(reply.data)
         if pending:
-            sink.sendall(pending)
+            send(sink, pending)
     except Cut as cut:
         try:
             sink.sendall(cut.data)
@@ -321,3 +346,128 @@ class GMailExtension(Faults):
         self.fetched.append(uid)
         raise Reply(b"* 1 FETCH (UID %d X-GM-MSGID %d)\r\n%s OK Success\r\n"
                     % (uid, GMAIL_MESSAGE_ID, tag))
+
+
+class DripFeed(Faults):
+    """The server's words arrive one byte every ``interval`` seconds."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+
+    def send_to_client(self, sock: socket.socket, data: bytes) -> None:
+        for i in range(len(data)):
+            sock.sendall(data[i:i + 1])
+            time.sleep(self.interval)
+
+
+class EndlessUntagged(Faults):
+    """After the greeting the server never answers: it sends untagged lines
+    (``count`` of them, ``interval`` apart) instead."""
+
+    def __init__(self, count: int = 400, interval: float = 0.05) -> None:
+        self.count, self.interval = count, interval
+        self.greeted = False
+
+    def send_to_client(self, sock: socket.socket, data: bytes) -> None:
+        if not self.greeted:
+            self.greeted = True
+            sock.sendall(data)
+            return
+        for _ in range(self.count):
+            sock.sendall(b"* OK [ALERT] Still working on it\r\n")
+            time.sleep(self.interval)
+        raise Cut()
+
+
+class GiantLiteral(Faults):
+    """The greeting announces a literal of ``announced`` bytes, then
+    streams up to ``sent_at_most`` bytes of it; ``sent`` counts them."""
+
+    def __init__(self, announced: int, sent_at_most: int) -> None:
+        self.announced, self.sent_at_most = announced, sent_at_most
+        self.sent = 0
+
+    def send_to_client(self, sock: socket.socket, data: bytes) -> None:
+        if self.sent:
+            return
+        sock.sendall(b"* OK Hello {%d}\r\n" % self.announced)
+        block = b"x" * 65536
+        while self.sent < self.sent_at_most:
+            sock.sendall(block)
+            self.sent += len(block)
+        raise Cut()
+
+
+class SlowUplink(Faults):
+    """The client's data is taken at ``bytes_per_second``."""
+
+    def __init__(self, bytes_per_second: int) -> None:
+        self.client_bytes_per_second = bytes_per_second
+
+
+class SlowAppendReply(AppendFaults):
+    """The server stores the draft but answers ``delay`` seconds late."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def on_reply(self, line: bytes) -> bytes:
+        time.sleep(self.delay)
+        return line
+
+
+class HideFirstSearchHit(Faults):
+    """The first SEARCH answers that nothing matched (the first upload had
+    not landed yet when the client looked)."""
+
+    def __init__(self) -> None:
+        self.hidden = False
+
+    def from_server(self, line: bytes) -> bytes:
+        if not self.hidden and line.startswith(b"* SEARCH"):
+            self.hidden = True
+            return b"* SEARCH\r\n"
+        return line
+
+
+SELECT_COMMAND = re.compile(rb"^(\S+) (SELECT|EXAMINE) (.*)\r\n$", re.IGNORECASE)
+APPEND_TO = re.compile(rb"^(\S+) APPEND (\"[^\"]*\"|\S+)", re.IGNORECASE)
+
+
+class CourierReadOnlyRule(Faults):
+    """Courier-IMAP's rule on Dovecot: an APPEND to the mailbox this
+    session has EXAMINEd is refused (SELECT is fine)."""
+
+    def __init__(self) -> None:
+        self.examined: Optional[bytes] = None
+        self.refused = 0
+
+    def from_client(self, chunk: bytes) -> bytes:
+        selected = SELECT_COMMAND.match(chunk)
+        if selected:
+            examined = selected.group(2).upper() == b"EXAMINE"
+            self.examined = selected.group(3).strip(b'"') if examined else None
+        append = APPEND_TO.match(chunk)
+        if append and self.examined == append.group(2).strip(b'"'):
+            self.refused += 1
+            raise Reply(append.group(1)
+                        + b" NO Current box is selected READ-ONLY.\r\n")
+        return chunk
+
+
+class CountCommands(Faults):
+    """Records the command names the client sends."""
+
+    def __init__(self, rewrite: Optional[Filter] = None) -> None:
+        self.commands: list[bytes] = []
+        self.rewrite = rewrite
+
+    def from_client(self, chunk: bytes) -> bytes:
+        words = chunk.split(None, 2)
+        if len(words) >= 2 and words[1].isalpha():
+            self.commands.append(words[1].upper())
+        return chunk
+
+    def from_server(self, line: bytes) -> bytes:
+        return self.rewrite(line) if self.rewrite else line

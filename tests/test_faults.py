@@ -6,9 +6,13 @@ The promise: exactly one draft, or a clear error with the message kept.
 from __future__ import annotations
 
 from . import fixtures
-from .fixtures import PASSWORD, USER
-from .proxy import (ByeOnAppend, CutBeforeReply, CutInsideLiteral, Faults,
-                    RefuseAppend, RewritingProxy)
+from .fixtures import PASSWORD, USER, parse
+import os
+import time
+
+from .proxy import (ByeOnAppend, CourierReadOnlyRule, CutBeforeReply,
+                    CutInsideLiteral, Faults, HideFirstSearchHit, RefuseAppend,
+                    RewritingProxy, SlowAppendReply, SlowUplink)
 
 
 def first_connection(faults_class, *args):
@@ -20,7 +24,8 @@ def every_connection(faults_class, *args):
     return lambda n: faults_class(*args)
 
 
-class TestFaultsAroundAppend(fixtures.SendTestCase):
+class ProxiedDovecotTestCase(fixtures.SendTestCase):
+    """A Dovecot with the user's password in the keyring, behind a proxy."""
 
     def setUp(self):
         super().setUp()
@@ -28,15 +33,19 @@ class TestFaultsAroundAppend(fixtures.SendTestCase):
         fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
             "127.0.0.1", USER, PASSWORD)
 
-    def through_proxy(self, faults) -> RewritingProxy:
-        proxy = RewritingProxy((self.server.host, self.server.port), faults=faults)
+    def through_proxy(self, faults, receive_buffer=None, **options) -> RewritingProxy:
+        proxy = RewritingProxy((self.server.host, self.server.port), faults=faults,
+                               receive_buffer=receive_buffer)
         self.addCleanup(proxy.close)
         self.configure(self.server,
-                       imap_server="imap://127.0.0.1:%d" % proxy.port)
+                       imap_server="imap://127.0.0.1:%d" % proxy.port, **options)
         return proxy
 
     def drafts(self):
         return self.server.messages(USER, "Drafts")
+
+
+class TestFaultsAroundAppend(ProxiedDovecotTestCase):
 
     def test_lost_reply_after_the_draft_arrived_stores_one_draft(self):
         proxy = self.through_proxy(first_connection(CutBeforeReply))
@@ -94,3 +103,98 @@ class TestFaultsAroundAppend(fixtures.SendTestCase):
     def test_trycreate(self):
         self.assertRefused(b"NO [TRYCREATE] Mailbox doesn't exist: Drafts",
                            'refused the folder "Drafts"', "TRYCREATE")
+
+
+def connections(*faults_per_connection):
+    """The n-th connection gets the n-th Faults (made on demand)."""
+    return lambda n: (faults_per_connection[n]() if n < len(faults_per_connection)
+                      else Faults())
+
+
+class TestExactlyOnce(ProxiedDovecotTestCase):
+    """Never a second draft: not on a slow link, not while the first
+    connection may still complete, and not from a substring match."""
+
+    def commit_big_file(self, size: int) -> None:
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        self.build_tree_contents([("feature/big.bin", os.urandom(size))])
+        tree.add(["big.bin"])
+        tree.commit("Add a big file")
+
+    def test_slow_uplink_is_not_a_timeout(self):
+        # About 3.3 MB of draft at 1 MB/s with imap_timeout = 1: the upload
+        # moves all the time, so it is never given up.
+        self.commit_big_file(2400000)
+        proxy = self.through_proxy(connections(lambda: SlowUplink(1000000)),
+                                   receive_buffer=32768, imap_timeout="1")
+        _, err = self.send()
+        self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 1\)')
+        self.assertNotContainsString(err, "Reconnecting")
+        self.assertEqual(1, len(self.drafts()))
+        self.assertEqual(1, proxy.connections)
+
+    def test_server_slow_to_confirm_is_not_stored_twice(self):
+        proxy = self.through_proxy(connections(lambda: SlowAppendReply(2.5)),
+                                   imap_timeout="1")
+        _, err = self.send(retcode=3)
+        path = self.assertNotStored(err, "received the whole draft but did not"
+                                    " confirm storing it within 1 seconds")
+        self.assertEqual(1, proxy.connections)  # no second upload
+        deadline = time.monotonic() + 10
+        while not self.drafts() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(1, len(self.drafts()))  # the first one landed late
+        _, err = self.run_bzr(["imap-send", path])
+        self.assertContainsString(err, "The draft was already there.")
+        self.assertEqual(1, len(self.drafts()))
+
+    def test_late_first_copy_is_removed_by_uid(self):
+        # Another message, flagged \Deleted by the user, must survive: only
+        # UID EXPUNGE of the extra copy, never a plain EXPUNGE.
+        with self.server.client(USER) as client:
+            client.append("Drafts", b"From: a@example.com\r\nSubject: mine\r\n"
+                          b"Message-ID: <mine@example.com>\r\n\r\nx\r\n",
+                          flags=[b"\\Deleted"])
+        proxy = self.through_proxy(connections(CutBeforeReply, HideFirstSearchHit))
+        _, err = self.send()
+        self.assertContainsString(err, "removed the extra copy (UID 3)")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 2\)')
+        subjects = sorted(parse(raw)["Subject"] for _f, raw in self.drafts())
+        self.assertEqual(["[MERGE] Say hello to the world", "mine"], subjects)
+        self.assertEqual(2, proxy.connections)
+
+    def test_courier_refuses_append_to_an_examined_folder(self):
+        rules = []
+
+        def courier(n):
+            rules.append(CourierReadOnlyRule() if n else CutInsideLiteral())
+            return rules[-1]
+
+        self.through_proxy(courier)
+        _, err = self.send()
+        self.assertContainsString(err, "Reconnecting to check")
+        self.assertEqual(1, len(self.drafts()))
+        self.assertEqual(0, rules[1].refused)
+
+    def test_imap_send_under_courier_rule(self):
+        self.build_tree_contents([("note.eml", b"From: a@example.com\n"
+                                   b"Subject: note\nMessage-ID: <n@x>\n\nHi\n")])
+        rule = CourierReadOnlyRule()
+        self.through_proxy(lambda n: rule)
+        self.run_bzr(["imap-send", "note.eml"])
+        self.assertEqual(0, rule.refused)
+        self.assertEqual(1, len(self.drafts()))
+
+    def test_message_id_substring_is_not_a_match(self):
+        with self.server.client(USER) as client:
+            client.append("Drafts", b"From: a@example.com\r\nSubject: other\r\n"
+                          b"Message-ID: <xabc@example.com>\r\n\r\nx\r\n")
+        self.configure(self.server)
+        self.build_tree_contents([("note.eml", b"From: a@example.com\n"
+                                   b"Subject: mine\nMessage-ID: abc@example.com\n"
+                                   b"\nHi\n")])
+        _, err = self.run_bzr(["imap-send", "note.eml"])
+        self.assertNotContainsString(err, "already there")
+        self.assertEqual(["other", "mine"],
+                         [parse(raw)["Subject"] for _f, raw in self.drafts()])
