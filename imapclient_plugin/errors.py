@@ -116,6 +116,25 @@ class CannotSendCredentials(IMAPDraftError):
     )
 
 
+class NoLoginMethod(IMAPDraftError):
+    _fmt = (
+        "The IMAP server %(host)s has disabled LOGIN (LOGINDISABLED) and"
+        " offers %(offered)s, while brz speaks AUTH=PLAIN, XOAUTH2 and"
+        " OAUTHBEARER. If it offers XOAUTH2 or OAUTHBEARER, set imap_auth and"
+        " imap_oauth2_token_command; otherwise ask its administrator to enable"
+        " AUTH=PLAIN (over TLS). Nothing was sent."
+    )
+
+
+class UnsendableSecret(IMAPDraftError):
+    _fmt = (
+        "The %(what)s for %(user)s on %(host)s contains a control character"
+        " (a line break, NUL or ^A) that %(method)s cannot carry, so it was"
+        " not sent. Check what the keyring, imap_password_command or the"
+        " token command returns."
+    )
+
+
 class SecretCommandFailed(IMAPDraftError):
     _fmt = (
         "%(option)s (%(command)s) gave no %(what)s: %(reason)s."

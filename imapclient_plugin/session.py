@@ -157,6 +157,7 @@ def login(
     return the method used (worked out first: logging in changes the
     capabilities)."""
     method = login_method(client, settings)
+    _check_sendable(password.value, method, settings)
     with translated_errors(settings):
         if method in OAUTH2_METHODS:
             _oauth2_login(client, settings, password.value)
@@ -189,7 +190,26 @@ def login_method(client: imapclient.IMAPClient, settings: IMAPSettings) -> str:
         return PLAIN_ONE_TURN
     if client.has_capability("AUTH=PLAIN"):
         return PLAIN
+    if client.has_capability("LOGINDISABLED"):
+        offered = [c.decode("ascii", "replace") for c in client.capabilities()
+                   if c.upper().startswith(b"AUTH=")]
+        raise errors.NoLoginMethod(host=settings.host, offered=printable(
+            " ".join(offered) or "no SASL mechanism at all"))
     return LOGIN
+
+
+# What each method cannot carry: a line break ends a LOGIN command (and
+# would start another), NUL separates PLAIN's fields, ^A XOAUTH2's.
+UNSENDABLE = {LOGIN: "\r\n\x00", PLAIN: "\x00", PLAIN_ONE_TURN: "\x00"}
+OAUTH2_UNSENDABLE = "\x01\r\n\x00"
+
+
+def _check_sendable(secret: str, method: str, settings: IMAPSettings) -> None:
+    unsendable = OAUTH2_UNSENDABLE if method in OAUTH2_METHODS else UNSENDABLE[method]
+    if any(c in unsendable for c in secret):
+        what = "access token" if method in OAUTH2_METHODS else "password"
+        raise errors.UnsendableSecret(what=what, user=settings.username,
+                                      host=settings.host, method=method)
 
 
 def _oauth2_login(client: imapclient.IMAPClient, settings: IMAPSettings,

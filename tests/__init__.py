@@ -18,6 +18,7 @@ TEST_MODULES = [
     "test_secrets",
     "test_secret_service",
     "test_hostile_input",
+    "test_hostile_server",
 ]
 
 

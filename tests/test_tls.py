@@ -54,6 +54,16 @@ class TestTLS(fixtures.SendTestCase):
         self.assertContainsString(err, "Draft saved to \"Drafts\"")
         self.assertEqual(1, len(server.messages(USER, "Drafts")))
 
+    def test_starttls_asks_capabilities_once_after_the_handshake(self):
+        server = self.start_tls_dovecot()
+        self.configure_tls(server, "starttls")
+        self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        sent = [line for line in self.get_log().splitlines() if "imap C:" in line]
+        self.assertContainsRe(sent[0], r"imap C: \S+ STARTTLS$")
+        self.assertEqual(1, len([line for line in sent
+                                 if line.endswith(" CAPABILITY")]))
+        self.assertEqual(1, len(server.messages(USER, "Drafts")))
+
     def test_starttls_with_the_private_ca(self):
         server = self.start_tls_dovecot()
         self.configure_tls(server, "starttls")

@@ -1,0 +1,104 @@
+"""Every byte a server sends is hostile until checked: a slow or endless
+reply, a giant literal, escape sequences, malformed lists, and a server
+that refuses every login method brz speaks all end in one paragraph, in
+bounded time and memory, with the message kept."""
+
+from __future__ import annotations
+
+import time
+
+from . import fixtures
+from .fixtures import PASSWORD, USER
+from .proxy import (CountCommands, DripFeed, EndlessUntagged, GiantLiteral,
+                    RefuseAppend, RewritingProxy)
+from .test_faults import ProxiedDovecotTestCase, every_connection
+
+
+class TestBoundedReplies(ProxiedDovecotTestCase):
+
+    def timed_send(self, faults, **options):
+        self.through_proxy(faults, imap_timeout="1", **options)
+        started = time.monotonic()
+        _, err = self.send(retcode=3)
+        return err, time.monotonic() - started
+
+    def test_server_dripping_its_greeting(self):
+        # 0.2 s a byte is well inside a per-read timeout of 1 s: only a
+        # deadline for the whole reply stops it.
+        err, seconds = self.timed_send(every_connection(DripFeed, 0.2))
+        self.assertNotStored(err, "did not answer within 1 seconds")
+        self.assertLess(seconds, 8)
+
+    def test_server_sending_untagged_lines_forever(self):
+        err, seconds = self.timed_send(every_connection(EndlessUntagged))
+        self.assertNotStored(err, "did not answer within 1 seconds")
+        self.assertLess(seconds, 8)
+
+    def test_giant_literal_is_refused_before_it_is_read(self):
+        giant = GiantLiteral(announced=1000000000, sent_at_most=64 << 20)
+        self.through_proxy(lambda n: giant)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "a literal of 1000000000 bytes")
+        # brz hung up at once instead of reading it (the proxy may have
+        # pushed a few socket buffers' worth before noticing).
+        self.assertLess(giant.sent, 16 << 20)
+
+    def test_tunnel_that_never_answers(self):
+        self.configure(imap_tunnel="sleep 60", imap_timeout="1")
+        started = time.monotonic()
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "imap_tunnel (sleep 60)")
+        self.assertLess(time.monotonic() - started, 8)
+
+
+class TestServerText(ProxiedDovecotTestCase):
+
+    def test_escape_sequences_are_not_printed(self):
+        self.through_proxy(every_connection(
+            RefuseAppend, b"NO \x1b[2J\x1b[HDraft saved to \"Drafts\"\x07"))
+        _, err = self.send(retcode=3)
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\x07", err)
+        self.assertNotStored(err, "\\x1b[2J")
+
+    def list_rewritten(self, rewrite):
+        proxy = RewritingProxy((self.server.host, self.server.port), rewrite)
+        self.addCleanup(proxy.close)
+        self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+        return self.run_bzr(["imap-folders"], retcode=3)[1]
+
+    def test_list_line_without_a_name(self):
+        err = self.list_rewritten(lambda line: line.replace(
+            b' "." Drafts\r\n', b' "."\r\n'))
+        self.assertContainsRe(err, "^brz: ERROR: The IMAP server 127.0.0.1 sent a"
+                              " reply that is not valid IMAP during listing")
+        self.assertNotContainsString(err, "Traceback")
+
+    def test_malformed_modified_utf7_folder_name(self):
+        err = self.list_rewritten(lambda line: line.replace(
+            b' "." Drafts\r\n', b' "." "&////-"\r\n'))
+        self.assertContainsRe(err, "^brz: ERROR: The IMAP server 127.0.0.1 sent a"
+                              " reply that is not valid IMAP")
+        self.assertNotContainsString(err, "Traceback")
+
+
+class TestLoginMethods(ProxiedDovecotTestCase):
+
+    def test_logindisabled_without_plain_is_a_clear_error(self):
+        counter = CountCommands(lambda line: line.replace(
+            b" AUTH=PLAIN AUTH=LOGIN", b" LOGINDISABLED AUTH=SCRAM-SHA-256"))
+        self.through_proxy(lambda n: counter)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "has disabled LOGIN (LOGINDISABLED) and offers"
+                             " AUTH=SCRAM-SHA-256")
+        self.assertNotIn(b"LOGIN", counter.commands)
+
+    def test_line_break_in_a_password_is_never_sent(self):
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, PASSWORD + "\r\nA99 DELETE INBOX")
+        counter = CountCommands(lambda line: line.replace(b" AUTH=PLAIN", b""))
+        self.through_proxy(lambda n: counter)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "contains a control character", "LOGIN cannot")
+        self.assertNotIn(b"LOGIN", counter.commands)
+        self.assertNotIn(b"DELETE", counter.commands)
