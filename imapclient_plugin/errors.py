@@ -240,4 +240,8 @@ class DraftNotKept(IMAPDraftError):
 
 
 class Interrupted(IMAPDraftError):
-    _fmt = "brz was stopped by %(signal)s while storing the draft."
+    _fmt = (
+        "brz was stopped by %(signal)s while storing the draft, which may or"
+        " may not have arrived (brz imap-send of the kept message stores it"
+        " only if it is not there)."
+    )

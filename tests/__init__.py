@@ -19,6 +19,7 @@ TEST_MODULES = [
     "test_secret_service",
     "test_hostile_input",
     "test_hostile_server",
+    "test_unsent",
 ]
 
 
