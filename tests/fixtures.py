@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email
 import email.policy
 import os
@@ -13,6 +14,7 @@ from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
 from breezy import bedding, config, osutils, tests
+from breezy.tests import features
 
 from . import dovecot
 from .imap_server import IMAPTestServer, ServerUnavailable
@@ -87,6 +89,38 @@ def use_keyring(test: tests.TestCase, backend: KeyringBackend) -> KeyringBackend
 def no_keyring(test: tests.TestCase) -> None:
     """The headless situation: keyring's own 'no backend' backend."""
     use_keyring(test, fail.Keyring())
+
+
+trustme_feature = features.ModuleAvailableFeature("trustme")
+
+
+class TestCA:
+    """A private CA (trustme) for one test: its PEM file, and certificate
+    files for servers.  Skips the test where trustme is missing."""
+
+    def __init__(self, test: tests.TestCase) -> None:
+        test.requireFeature(trustme_feature)
+        self.ca = trustme_feature.module.CA()
+        self.path = os.path.abspath("test-ca.pem")
+        self.ca.cert_pem.write_to_path(self.path)
+
+    def server_files(self, *identities: str, expired: bool = False) -> tuple[str, str]:
+        """(certificate chain, key) PEM files for ``identities``."""
+        options = {}
+        if expired:
+            now = datetime.datetime.now(datetime.timezone.utc)
+            options = dict(not_before=now - datetime.timedelta(days=30),
+                           not_after=now - datetime.timedelta(days=1))
+        try:
+            cert = self.ca.issue_cert(*(identities or ("127.0.0.1",)), **options)
+        except TypeError:  # trustme before 1.0 (Debian 12) has no not_before
+            options.pop("not_before")
+            cert = self.ca.issue_cert(*(identities or ("127.0.0.1",)), **options)
+        chain, key = os.path.abspath("server.pem"), os.path.abspath("server.key")
+        with open(chain, "wb") as f:
+            f.write(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+        cert.private_key_pem.write_to_path(key)
+        return chain, key
 
 
 def start_dovecot(test: tests.TestCase, **kwargs) -> dovecot.DovecotServer:

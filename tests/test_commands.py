@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import trustme
 
 from . import fixtures
 from .fixtures import PASSWORD, USER
@@ -91,15 +90,9 @@ class TestImapCheck(fixtures.SendTestCase):
         self.keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
 
     def test_every_step_over_tls(self):
-        ca = trustme.CA()
-        ca_path = os.path.abspath("ca.pem")
-        ca.cert_pem.write_to_path(ca_path)
-        cert = ca.issue_cert("127.0.0.1")
-        with open("server.pem", "wb") as f:
-            f.write(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-        cert.private_key_pem.write_to_path(os.path.abspath("server.key"))
-        server = fixtures.start_dovecot(self, tls_files=(
-            os.path.abspath("server.pem"), os.path.abspath("server.key")))
+        ca = fixtures.TestCA(self)
+        ca_path = ca.path
+        server = fixtures.start_dovecot(self, tls_files=ca.server_files())
         self.keyring.set_password("127.0.0.1", USER, PASSWORD)
         self.configure(imap_server="imaps://127.0.0.1:%d" % server.imaps_port,
                        imap_username=USER, imap_ca_certs=ca_path)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
 import os
-
-import trustme
 
 from . import fixtures
 from .fixtures import PASSWORD, USER
@@ -15,19 +12,13 @@ class TestTLS(fixtures.SendTestCase):
 
     def setUp(self):
         super().setUp()
-        self.ca = trustme.CA()
-        self.ca_path = os.path.abspath("test-ca.pem")
-        self.ca.cert_pem.write_to_path(self.ca_path)
+        self.ca = fixtures.TestCA(self)
+        self.ca_path = self.ca.path
         fixtures.use_keyring(self, fixtures.MemoryKeyring())
 
-    def start_tls_dovecot(self, *identities: str, **cert_options):
-        cert = self.ca.issue_cert(*(identities or ("127.0.0.1",)),
-                                  **cert_options)
-        chain, key = os.path.abspath("server.pem"), os.path.abspath("server.key")
-        with open(chain, "wb") as f:
-            f.write(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-        cert.private_key_pem.write_to_path(key)
-        server = fixtures.start_dovecot(self, tls_files=(chain, key))
+    def start_tls_dovecot(self, *identities: str, expired: bool = False):
+        server = fixtures.start_dovecot(self, tls_files=self.ca.server_files(
+            *identities, expired=expired))
         import keyring
 
         keyring.set_password(server.host, USER, PASSWORD)
@@ -106,10 +97,7 @@ class TestTLS(fixtures.SendTestCase):
                              "Set imap_server to a host name the certificate")
 
     def test_expired_certificate_is_refused(self):
-        now = datetime.datetime.now(datetime.timezone.utc)
-        server = self.start_tls_dovecot(
-            not_before=now - datetime.timedelta(days=30),
-            not_after=now - datetime.timedelta(days=1))
+        server = self.start_tls_dovecot(expired=True)
         self.configure_tls(server, "imaps")
         _, err = self.send(retcode=3)
         self.assertNotStored(err, "expired", "must be renewed")
