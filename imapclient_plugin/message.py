@@ -118,23 +118,54 @@ def header_text(text: str) -> str:
 def addresses(text: str) -> list[Address]:
     """The addresses of a To-like field; InvalidAddress if any is not an
     address (a display name may be RFC 2047-encoded; it is decoded and
-    cleaned like any header text)."""
+    cleaned like any header text).
+
+    The accepted form is a list of ``user@domain`` or ``Name <user@domain>``
+    (a Name with specials quoted), parsed here rather than by the email
+    package, whose parsers differ from one Python release to the next.
+    """
     text = _one_line(text)
     # An encoded word may hide commas, colons and quotes: it becomes a
     # quoted string of its cleaned text before the list is split.
-    pairs = email.utils.getaddresses([ENCODED_WORD.sub(_quoted_text, text)])
-    if not pairs or any(not addr for _name, addr in pairs):
-        raise InvalidAddress(text, "not a list of name <user@domain> addresses")
+    pairs = _split_addresses(ENCODED_WORD.sub(_quoted_text, text), text)
+    if not pairs:
+        raise InvalidAddress(text, "no address")
     return [_checked_address(text, name, addr) for name, addr in pairs]
 
 
+ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+# One mailbox: an optional display name (plain words and quoted strings),
+# then <addr>; or a bare addr.  What follows it is a comma or the end.
+QUOTED_STRING = r'"(?:[^"\\]|\\.)*"'
+MAILBOX = re.compile(r"""\s*(?:
+      (?P<name>(?:%s|[^"<>,;:@()\[\]\\])*?)\s*<(?P<angled>[^<>]*)>
+    | (?P<bare>[^<>,"\s]+)
+    )\s*(?:,|$)""" % QUOTED_STRING, re.VERBOSE)
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+QUOTED_PAIR = re.compile(r"\\(.)")
 # An addr-spec's local part and domain as they go into a draft: no space,
 # no control character, nothing a header or address parser treats specially.
 ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\\\"]+@(?:[^\s@<>()\[\],;:\\\".]+\.)*"
                        r"[^\s@<>()\[\],;:\\\".]+$")
 
 
-ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+def _split_addresses(text: str, shown: str) -> list[tuple[str, str]]:
+    pairs, position = [], 0
+    while position < len(text):
+        if text[position:].strip(" ,") == "":
+            break
+        match = MAILBOX.match(text, position)
+        if match is None:
+            raise InvalidAddress(shown, "not a list of user@example.com or"
+                                 " Name <user@example.com> addresses")
+        if match.group("bare") is not None:
+            pairs.append(("", match.group("bare")))
+        else:
+            name = QUOTED.sub(lambda q: QUOTED_PAIR.sub(r"\1", q.group(1)),
+                              match.group("name"))
+            pairs.append((name.strip(), match.group("angled").strip()))
+        position = match.end()
+    return pairs
 
 
 def _quoted_text(encoded_word: re.Match) -> str:
@@ -143,9 +174,9 @@ def _quoted_text(encoded_word: re.Match) -> str:
 
 
 def _checked_address(text: str, name: str, addr: str) -> Address:
-    if not ADDR_SPEC.match(addr) or any(_is_control(c) for c in addr):
+    if not ADDR_SPEC.match(addr):
         raise InvalidAddress(text, '"%s" is not an address like user@example.com'
-                             % _one_line(addr))
+                             % addr)
     try:
         return Address(display_name=header_text(name), addr_spec=addr)
     except (ValueError, IndexError, email.errors.HeaderParseError) as e:
