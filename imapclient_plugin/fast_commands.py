@@ -39,18 +39,18 @@ LITERAL_MINUS_MAX = 4096  # RFC 7888: LITERAL- allows this much unsynchronised
 
 
 class _GreetingCapabilities:
-    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again;
-    after STARTTLS, only what the server says over TLS, asked once."""
+    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again.
+
+    After STARTTLS (imapclient 4 has imaplib call this again) nothing is
+    asked here: ``Client.capabilities`` asks once over TLS.
+    """
 
     _greeted = False
 
     def _get_capabilities(self) -> None:
-        if self._greeted:  # imaplib calls this again right after STARTTLS
-            if self.pending_input():
-                raise self.abort("the server sent data in plaintext after"
-                                 " STARTTLS, before the TLS handshake")
-            self.untagged_responses.pop("CAPABILITY", None)
-            return super()._get_capabilities()
+        if self._greeted:
+            self.capabilities = ()
+            return
         self._greeted = True
         from_greeting = self.untagged_responses.pop("CAPABILITY", None)
         if not from_greeting:
@@ -96,11 +96,27 @@ class Client(imapclient.IMAPClient):
         # timeouts are bounded_io's in any case.
         pass
 
+    _capabilities_over_tls: Optional[tuple] = None
+
+    def starttls(self, ssl_context=None):
+        """STARTTLS as imapclient does it (each version its own way); then
+        refuse anything the server sent in plaintext before the handshake,
+        and forget every capability it announced before it."""
+        response = super().starttls(ssl_context)
+        if self._imap.pending_input():
+            raise imap_exceptions.IMAPClientAbortError(
+                "the server sent data in plaintext after STARTTLS, before the"
+                " TLS handshake")
+        self._imap.untagged_responses.pop("CAPABILITY", None)
+        return response
+
     def capabilities(self) -> tuple:
-        # imapclient asks again on every call between STARTTLS and login;
-        # imaplib has just asked once over TLS.
+        # imapclient asks again on every call between STARTTLS and login:
+        # once is what RFC 2595 asks for.
         if self._starttls_done and self._imap.state == "NONAUTH":
-            return tuple(c.encode("ascii") for c in self._imap.capabilities)
+            if self._capabilities_over_tls is None:
+                self._capabilities_over_tls = self._do_capabilites()
+            return self._capabilities_over_tls
         return super().capabilities()
 
 

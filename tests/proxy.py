@@ -130,6 +130,9 @@ def _pump(source: socket.socket, sink: socket.socket, filter_: Filter,
                 pending += data
                 *pieces, pending = pending.split(b"\n")
                 pieces = [piece + b"\n" for piece in pieces]
+                if not TEXT.match(pending):  # binary (TLS after STARTTLS)
+                    pieces.append(pending)
+                    pending = b""
             else:
                 pieces = [data]
             for piece in pieces:
@@ -148,6 +151,9 @@ def _pump(source: socket.socket, sink: socket.socket, filter_: Filter,
         pass
     _close(source)
     _close(sink)
+
+
+TEXT = re.compile(rb"^[\t\r\x20-\x7e]*$")
 
 
 def _close(s: socket.socket) -> None:

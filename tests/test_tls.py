@@ -6,6 +6,7 @@ import os
 
 from . import fixtures
 from .fixtures import PASSWORD, USER
+from .proxy import RewritingProxy
 
 
 class TestTLS(fixtures.SendTestCase):
@@ -54,6 +55,18 @@ class TestTLS(fixtures.SendTestCase):
         self.assertEqual(1, len([line for line in sent
                                  if line.endswith(" CAPABILITY")]))
         self.assertEqual(1, len(server.messages(USER, "Drafts")))
+
+    def test_plaintext_injected_after_starttls_is_refused(self):
+        server = self.start_tls_dovecot()
+        injected = b"* CAPABILITY IMAP4rev1 AUTH=PLAIN LOGINDISABLED\r\n"
+        proxy = RewritingProxy((server.host, server.port), lambda line: (
+            line + injected if b"Begin TLS" in line else line))
+        self.addCleanup(proxy.close)
+        self.configure(imap_server="imap://127.0.0.1:%d" % proxy.port,
+                       imap_username=USER, imap_ca_certs=self.ca_path)
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "plaintext after STARTTLS")
+        self.assertNoLoginAttempt(server)
 
     def test_starttls_with_the_private_ca(self):
         server = self.start_tls_dovecot()
