@@ -236,9 +236,12 @@ def _attach(
     as text, ``charset=utf-8`` (mutt reads a text part without one as
     US-ASCII and garbles the patch)."""
     text = clean_text(attachment)
-    if text is None:
+    if text is None:  # base64, byte for byte; UTF-8 is labelled so
+        params = {"name": filename}
+        if _is_utf8(attachment):
+            params["charset"] = "utf-8"
         message.add_attachment(attachment, maintype="text", subtype=mime_subtype,
-                               filename=filename, params={"name": filename})
+                               filename=filename, params=params)
     else:
         message.add_attachment(
             text,
@@ -248,6 +251,14 @@ def _attach(
             filename=filename,
             params={"name": filename},
         )
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def clean_text(data: bytes) -> Optional[str]:

@@ -20,6 +20,7 @@ TEST_MODULES = [
     "test_hostile_input",
     "test_hostile_server",
     "test_unsent",
+    "test_mail_program",
 ]
 
 

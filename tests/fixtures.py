@@ -17,6 +17,7 @@ from breezy import bedding, config, osutils, tests
 from breezy.tests import features
 
 from . import dovecot
+from .hoodiecrow_server import HoodiecrowServer
 from .imap_server import IMAPTestServer, ServerUnavailable
 from .proxy import RewritingProxy
 from .pymap_server import PymapServer
@@ -127,6 +128,11 @@ def start_dovecot(test: tests.TestCase, **kwargs) -> dovecot.DovecotServer:
     """A fresh Dovecot for ``test``, stopped on cleanup."""
     users = kwargs.pop("users", {USER: PASSWORD})
     return _started(test, lambda: dovecot.DovecotServer(users, **kwargs))
+
+
+def start_hoodiecrow(test: tests.TestCase) -> HoodiecrowServer:
+    """A fresh hoodiecrow (GMail's folders) for ``test``, stopped on cleanup."""
+    return _started(test, lambda: HoodiecrowServer({USER: PASSWORD}))
 
 
 def start_pymap(test: tests.TestCase) -> PymapServer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 
@@ -34,6 +35,8 @@ class FixedClock:
 class TestSendStoresDraft(fixtures.SendTestCase):
     """Against Dovecot: a \\Drafts folder, SPECIAL-USE, NAMESPACE."""
 
+    drafts_folder = "Drafts"
+
     def start_imap_server(self):
         return fixtures.start_dovecot(self)
 
@@ -44,15 +47,16 @@ class TestSendStoresDraft(fixtures.SendTestCase):
         self.keyring.set_password(self.server.host, USER, PASSWORD)
         self.configure(self.server)
 
-    def only_draft(self, folder="Drafts"):
-        (stored,) = self.server.messages(USER, folder)
+    def only_draft(self, folder=None):
+        (stored,) = self.server.messages(USER, folder or self.drafts_folder)
         return stored
 
     def test_draft_is_stored_flagged_and_mergeable(self):
         self.overrideAttr(breezy.send, "time", FixedClock)
         out, err = self.send()
         self.assertContainsRe(
-            err, r'Draft saved to "Drafts" on 127\.0\.0\.1 \(UID \d+\)\.')
+            err, r'Draft saved to "%s" on 127\.0\.0\.1 \(UID \d+\)\.'
+            % re.escape(self.drafts_folder))
         flags, raw = self.only_draft()
         # \\Recent is the server's own; the client sets the other two.
         self.assertEqual({b"\\Draft", b"\\Seen"}, set(flags) - {b"\\Recent"})
@@ -89,7 +93,7 @@ class TestSendStoresDraft(fixtures.SendTestCase):
         _, err = self.send()
         self.assertContainsString(err, 'Draft saved to "Entwürfe"')
         self.only_draft("Entwürfe")
-        self.assertEqual([], self.server.messages(USER, "Drafts"))
+        self.assertEqual([], self.server.messages(USER, self.drafts_folder))
 
     def test_settings_from_branch_config(self):
         with self.server.client(USER) as client:
@@ -104,6 +108,20 @@ class TestSendStoresDraftOnPymap(TestSendStoresDraft):
 
     def start_imap_server(self):
         return fixtures.start_pymap(self)
+
+
+class TestSendStoresDraftOnHoodiecrow(TestSendStoresDraft):
+    """The same against hoodiecrow laid out as GMail: [Gmail]/Drafts flagged
+    \\Drafts under a "/" separator, X-GM-EXT-1 (the web link is printed)."""
+
+    drafts_folder = "[Gmail]/Drafts"
+
+    def start_imap_server(self):
+        return fixtures.start_hoodiecrow(self)
+
+    def test_gmail_web_link_is_printed(self):
+        _, err = self.send()
+        self.assertContainsRe(err, r"Open it: https://mail\.google\.com/mail/")
 
 
 class TestSettingsLocations(fixtures.SendTestCase):
