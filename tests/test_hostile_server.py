@@ -5,6 +5,7 @@ bounded time and memory, with the message kept."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 from . import fixtures
@@ -42,6 +43,25 @@ class TestBoundedReplies(ProxiedDovecotTestCase):
         # brz hung up at once instead of reading it (the proxy may have
         # pushed a few socket buffers' worth before noticing).
         self.assertLess(giant.sent, 16 << 20)
+
+    def test_connect_timeout_is_a_timeout(self):
+        # A listener whose backlog is full drops new SYNs: connect() waits.
+        # (Python 3.9's socket.timeout is not TimeoutError.)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        self.addCleanup(listener.close)
+        waiting = []
+        for _ in range(8):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(listener.getsockname())
+            waiting.append(s)
+        self.addCleanup(lambda: [s.close() for s in waiting])
+        self.configure(self.server, imap_timeout="1",
+                       imap_server="imap://127.0.0.1:%d" % listener.getsockname()[1])
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "did not answer within 1 seconds")
 
     def test_tunnel_that_never_answers(self):
         self.configure(imap_tunnel="sleep 60", imap_timeout="1")
