@@ -79,9 +79,13 @@ is kept as a .eml file under Breezy's cache directory
 
   brz imap-send ~/.cache/breezy/imapclient/unsent/FILE.eml
 
-stores it; a message already in the folder, by its Message-ID, is not
-stored twice.  If the connection drops during the upload, brz send itself
-reconnects once and checks before storing again.
+stores it; a message already in the folder, by its Message-ID (made from
+the content when missing), is not stored twice.  If the connection drops
+or stalls during the upload, brz send resets it, reconnects once, checks
+before storing again, and removes an extra copy by UID afterwards; if the
+server took the whole draft but did not confirm it in time, nothing is
+uploaded again and the error says the draft may still appear.  A slow link
+is not a timeout: imap_timeout counts from the last part the server took.
 
 ``brz -Dimap send`` logs the IMAP conversation, credentials redacted, to
 Breezy's log (``brz version`` shows where).
@@ -93,16 +97,17 @@ Compared with git imap-send:
   ========================  ==============================  ========================
   input                     brz send itself; .eml, mbox,    an mbox (git
                             patch or stdin (imap-send)      format-patch --stdout)
-  drafts folder             found (\\Drafts flag, usual      imap.folder, required
-                            names), remembered, created
-  password                  keyring, password command,      imap.pass in the config
-                            authentication.conf, prompt     file, or a prompt
-  OAuth2                    XOAUTH2, OAUTHBEARER            recent versions only
+  drafts folder             found (\\Drafts flag, usual      imap.folder or --folder;
+                            names), remembered, created     --list shows folders
+  password                  keyring, password command,      git credential helpers,
+                            authentication.conf, prompt     imap.pass, or a prompt
+  OAuth2                    XOAUTH2, OAUTHBEARER            the same, git 2.51 on
   TLS                       always verified; private CA;    imap.sslverify can turn
                             STARTTLS never downgraded       checking off
   turns to a stored draft   5 (SASL-IR, LITERAL+)           9 (measured, same server)
   failure                   message kept, retried without   message left in the input
                             duplicates (Message-ID)
+  running twice             skips what is there             stores it all again
   diagnosis                 imap-check, imap-folders,       --list, -v
                             -Dimap (redacted)
   GMail                     prints or opens the draft       no

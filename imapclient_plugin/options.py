@@ -59,7 +59,11 @@ opt_imap_timeout = Option(
     "imap_timeout",
     default=None,
     help="""\
-Seconds to wait for the IMAP server before giving up (default 60).
+Seconds the IMAP server may take to answer before brz gives up (default 60).
+
+Counted from each request, or from the last part of an upload the server
+took: a slow link is not a timeout, a server that stops taking the draft
+or drips its answer is.  Applies to imap_tunnel too.
 """,
 )
 
