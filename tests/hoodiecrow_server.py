@@ -11,12 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 
-from .imap_server import IMAPTestServer, ServerUnavailable, free_port, wait_for_greeting
-
-START_TIMEOUT = 20.0
+from .imap_server import ProcessServer, ServerUnavailable, free_port
 PLUGINS = ["ID", "X-GM-EXT-1", "SPECIAL-USE", "UIDPLUS", "UNSELECT", "NAMESPACE",
            "AUTH-PLAIN", "SASL-IR", "LITERALPLUS"]
 GMAIL_FOLDERS = {
@@ -41,15 +37,13 @@ server.listen(options.port, "127.0.0.1");
 """
 
 
-class HoodiecrowServer(IMAPTestServer):
+class HoodiecrowServer(ProcessServer):
     """``users`` maps user names to passwords."""
 
     drafts_folder = "[Gmail]/Drafts"
 
     def __init__(self, users: dict[str, str]) -> None:
         self.users = users
-        self._process = None
-        self._root = None
 
     def start(self) -> None:
         module = os.environ.get("HOODIECROW_MODULE", "")
@@ -59,29 +53,11 @@ class HoodiecrowServer(IMAPTestServer):
                 "hoodiecrow-imap is not installed (npm install hoodiecrow-imap,"
                 " and HOODIECROW_MODULE naming its folder)")
         self.port = free_port()
-        self._root = tempfile.mkdtemp(prefix="brz-imap-hoodiecrow-")
-        launcher = os.path.join(self._root, "launch.js")
+        launcher = os.path.join(self.make_root("brz-imap-hoodiecrow-"), "launch.js")
         with open(launcher, "w") as f:
             f.write(LAUNCHER)
         options = {"port": self.port, "server": {
             "plugins": PLUGINS, "storage": GMAIL_FOLDERS,
             "users": {user: {"password": password}
                       for user, password in self.users.items()}}}
-        with open(os.path.join(self._root, "server.log"), "wb") as log:
-            self._process = subprocess.Popen(
-                [node, launcher, json.dumps(options)], stdout=log, stderr=log,
-                stdin=subprocess.DEVNULL)
-        try:
-            wait_for_greeting(self.host, self.port, START_TIMEOUT)
-        except ServerUnavailable:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait(10)
-            self._process = None
-        if self._root:
-            shutil.rmtree(self._root, ignore_errors=True)
-            self._root = None
+        self.run([node, launcher, json.dumps(options)])

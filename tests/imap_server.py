@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import time
 
 import imapclient
@@ -57,3 +61,36 @@ class IMAPTestServer:
             fetched = client.fetch(uids, ["FLAGS", "RFC822"]) if uids else {}
             return [(data[b"FLAGS"], data[b"RFC822"])
                     for _uid, data in sorted(fetched.items())]
+
+
+class ProcessServer(IMAPTestServer):
+    """A server that runs as one child process, with a folder of its own
+    (made by ``make_root``) for its files and log; killed by ``stop``."""
+
+    start_timeout = 20.0
+    _process = None
+    root = None
+
+    def make_root(self, prefix: str) -> str:
+        self.root = tempfile.mkdtemp(prefix=prefix)
+        return self.root
+
+    def run(self, argv: list) -> None:
+        """Start ``argv`` (listening on self.port) and wait for its greeting."""
+        with open(os.path.join(self.root, "server.log"), "wb") as log:
+            self._process = subprocess.Popen(argv, stdout=log, stderr=log,
+                                             stdin=subprocess.DEVNULL)
+        try:
+            wait_for_greeting(self.host, self.port, self.start_timeout)
+        except ServerUnavailable:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(10)
+            self._process = None
+        if self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None

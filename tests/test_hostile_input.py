@@ -8,7 +8,8 @@ import base64
 from breezy import config, tests
 
 from . import fixtures
-from .fixtures import PASSWORD, USER, parse
+from .fixtures import parse
+from .test_faults import ProxiedDovecotTestCase
 from .test_message import build
 from ..imapclient_plugin import errors, message
 from ..imapclient_plugin.inputs import messages_from
@@ -210,20 +211,17 @@ class TestImapSendInputs(tests.TestCase):
         self.assertContainsString(str(e), "Cannot store bad.eml: its Message-ID")
 
 
-class TestHostileSend(fixtures.SendTestCase):
+class TestHostileSend(ProxiedDovecotTestCase):
     """The same through brz send and brz imap-send on a real Dovecot."""
 
     def setUp(self):
         super().setUp()
-        self.server = fixtures.start_dovecot(self)
-        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
-            "127.0.0.1", USER, PASSWORD)
-        self.configure(self.server)
+        self.configure(self.server)  # directly, no proxy
 
     def test_commit_message_cannot_add_a_header(self):
         self.make_feature_commit(q(INJECTED))
         self.send()
-        ((_flags, raw),) = self.server.messages(USER, "Drafts")
+        ((_flags, raw),) = self.drafts()
         self.assertIsNone(parse(raw)["Bcc"])
         head = raw.split(b"\r\n\r\n", 1)[0]
         self.assertNotIn(b"\r\nBcc:", head)
@@ -240,19 +238,19 @@ class TestHostileSend(fixtures.SendTestCase):
             _, err = self.run_bzr(["send", "--mail-to=" + to, "../trunk"],
                                   working_dir="feature", retcode=3)
             self.assertNotStored(err, "Invalid recipient")
-        self.assertEqual([], self.server.messages(USER, "Drafts"))
+        self.assertEqual([], self.drafts())
 
     def test_imap_send_twice_of_a_series_without_message_ids(self):
         self.build_tree_contents([("series.mbox", MBOX_WITH_FROM_IN_BODY)])
         self.run_bzr(["imap-send", "series.mbox"])
         _, err = self.run_bzr(["imap-send", "series.mbox"])
         self.assertEqual(2, err.count("The draft was already there."))
-        self.assertEqual(2, len(self.server.messages(USER, "Drafts")))
+        self.assertEqual(2, len(self.drafts()))
 
     def test_imap_send_of_a_kept_multipart_message(self):
         self.build_tree_contents([("kept.eml", MULTIPART_EML)])
         self.run_bzr(["imap-send", "kept.eml"])
-        ((_flags, raw),) = self.server.messages(USER, "Drafts")
+        ((_flags, raw),) = self.drafts()
         self.assertEqual("<kept-1@example.com>", parse(raw)["Message-ID"])
 
     def test_imap_send_of_bad_input_is_one_paragraph(self):

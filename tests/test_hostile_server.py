@@ -81,25 +81,24 @@ class TestServerText(ProxiedDovecotTestCase):
         self.assertNotIn("\x07", err)
         self.assertNotStored(err, "\\x1b[2J")
 
-    def list_rewritten(self, rewrite):
+    def assertListingGarbled(self, rewrite) -> None:
+        """imap-folders, with the server's LIST line rewritten, is one
+        paragraph saying the reply is not valid IMAP."""
         proxy = RewritingProxy((self.server.host, self.server.port), rewrite)
         self.addCleanup(proxy.close)
         self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
-        return self.run_bzr(["imap-folders"], retcode=3)[1]
-
-    def test_list_line_without_a_name(self):
-        err = self.list_rewritten(lambda line: line.replace(
-            b' "." Drafts\r\n', b' "."\r\n'))
+        err = self.run_bzr(["imap-folders"], retcode=3)[1]
         self.assertContainsRe(err, "^brz: ERROR: The IMAP server 127.0.0.1 sent a"
                               " reply that is not valid IMAP during listing")
         self.assertNotContainsString(err, "Traceback")
 
+    def test_list_line_without_a_name(self):
+        self.assertListingGarbled(lambda line: line.replace(
+            b' "." Drafts\r\n', b' "."\r\n'))
+
     def test_malformed_modified_utf7_folder_name(self):
-        err = self.list_rewritten(lambda line: line.replace(
+        self.assertListingGarbled(lambda line: line.replace(
             b' "." Drafts\r\n', b' "." "&////-"\r\n'))
-        self.assertContainsRe(err, "^brz: ERROR: The IMAP server 127.0.0.1 sent a"
-                              " reply that is not valid IMAP")
-        self.assertNotContainsString(err, "Traceback")
 
 
 class TestLoginMethods(ProxiedDovecotTestCase):
