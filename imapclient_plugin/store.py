@@ -95,8 +95,10 @@ def _drafts_folder(client, settings: IMAPSettings,
 
 
 def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
-                 message_id: str, check_first: bool) -> Optional[int]:
-    """APPEND unless ``check_first`` finds the message already there."""
+                 message_id: str, check_first: bool,
+                 look_again: bool = False) -> Optional[int]:
+    """APPEND unless ``check_first`` finds the message already there; with
+    ``look_again``, remove any copy that landed beside it meanwhile."""
     with session.translated_errors(settings, action="storing the draft",
                                    client=client):
         if check_first:
@@ -104,7 +106,12 @@ def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
             if found:
                 trace.note("The draft was already there.")
                 return found[0]
-        return _append(client, settings, folder, data)
+        uid = _append(client, settings, folder, data)
+        if not look_again:
+            return uid
+        copies = drafts.find_by_message_id(client, folder, message_id)
+        _report_copies(folder, copies, drafts.remove_copies(client, copies))
+        return copies[0] if copies else uid
 
 
 def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> Optional[int]:
@@ -131,17 +138,8 @@ def _append_after_lost_connection(
     again, since the first upload may have landed meanwhile."""
     trace.note("%s Reconnecting to check whether the draft arrived.", lost)
     with session.logged_in(settings, password=password) as again:
-        client = again.client
-        with session.translated_errors(settings, action="storing the draft",
-                                       client=client):
-            found = drafts.find_by_message_id(client, folder, message_id)
-            if found:
-                trace.note("The draft was already there.")
-                return found[0]
-            uid = _append(client, settings, folder, data)
-            copies = drafts.find_by_message_id(client, folder, message_id)
-            _report_copies(folder, copies, drafts.remove_copies(client, copies))
-            return copies[0] if copies else uid
+        return _append_once(again.client, settings, folder, data, message_id,
+                            check_first=True, look_again=True)
 
 
 def _report_copies(folder: str, copies: list[int], removed: list[int]) -> None:
