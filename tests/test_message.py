@@ -129,6 +129,19 @@ class TestStructure(tests.TestCase):
         self.assertEqual("[MERGE] ab[31mc", message["Subject"])
         self.assertEqual("Evil", message["To"].addresses[0].display_name)
 
+    def test_attachment_is_named_and_labelled_utf8(self):
+        # mutt reads a text part without charset as US-ASCII; aerc and
+        # alpine name the file from name=.
+        for attachment, encoding in ((DIRECTIVE, "7bit"),
+                                     ("# Caf\u00e9\n".encode(), "8bit"),
+                                     ("# Caf\u00e9\r\n".encode(), "base64")):
+            part = attachment_of(parse(build(attachment=attachment)))
+            self.assertEqual(encoding, part["Content-Transfer-Encoding"])
+            self.assertEqual("fix.patch", part.get_param("name"))
+            self.assertEqual("utf-8", part.get_content_charset())
+        part = attachment_of(parse(build(attachment=b"\xff\xfe binary\n")))
+        self.assertIsNone(part.get_content_charset())  # not text we can name
+
     def test_body_text_is_kept(self):
         message = parse(build(body="Please merge.\nThanks, Zoë\n"))
         text = message.get_body(("plain",)).get_content()
