@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import signal
 import socket
 import ssl
 import struct
@@ -226,12 +227,21 @@ class PipeIO(BoundedIO):
             except OSError:
                 pass
         if kill:
-            process.kill()
+            _kill_group(process)
         try:
             process.wait(TUNNEL_EXIT_WAIT)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _kill_group(process)
             process.wait()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """The command runs in a session of its own: end all of it (the shell's
+    children too, such as ssh)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 TUNNEL_EXIT_WAIT = 2.0

@@ -5,7 +5,9 @@ bounded time and memory, with the message kept."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import time
 
 from . import fixtures
@@ -64,11 +66,15 @@ class TestBoundedReplies(ProxiedDovecotTestCase):
         self.assertNotStored(err, "did not answer within 1 seconds")
 
     def test_tunnel_that_never_answers(self):
-        self.configure(imap_tunnel="sleep 60", imap_timeout="1")
+        marker = "brz-imapclient-test-%d" % os.getpid()
+        command = "sleep 60; echo %s" % marker  # a shell with a child
+        self.configure(imap_tunnel=command, imap_timeout="1")
         started = time.monotonic()
         _, err = self.send(retcode=3)
-        self.assertNotStored(err, "imap_tunnel (sleep 60)")
+        self.assertNotStored(err, "imap_tunnel (%s)" % command)
         self.assertLess(time.monotonic() - started, 8)
+        left = subprocess.run(["pgrep", "-f", marker], capture_output=True)
+        self.assertEqual(b"", left.stdout)  # the command and its children ended
 
 
 class TestServerText(ProxiedDovecotTestCase):
