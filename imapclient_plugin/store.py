@@ -67,18 +67,12 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
             uid = _append_after_lost_connection(
                 settings, password, folder.name, data, message_id, lost)
             return StoredDraft(folder, uid)
-        return StoredDraft(folder, uid, _web_link(client, settings, folder.name, uid))
+        return StoredDraft(folder, uid, _web_link(client, settings, message_id))
 
 
-def _web_link(client, settings: IMAPSettings, folder: str,
-              uid: Optional[int]) -> Optional[str]:
-    """A link to the stored draft, if the server has one; the draft is
-    stored already, so a failure here only costs the link."""
-    try:
-        return drafts.gmail_link(client, folder, uid, settings.username)
-    except Exception as e:
-        trace.mutter("imapclient: no web link for the draft: %s", e)
-        return None
+def _web_link(client, settings: IMAPSettings, message_id: str) -> Optional[str]:
+    """A link to the stored draft, if the server has one."""
+    return drafts.gmail_link(client, message_id, settings.username)
 
 
 def _drafts_folder(client, settings: IMAPSettings,

@@ -331,29 +331,6 @@ def _is_authenticate(chunk: bytes) -> bool:
     return len(words) >= 2 and words[1].upper() == b"AUTHENTICATE"
 
 
-GMAIL_MESSAGE_ID = 1278455344230334865
-GMAIL_FETCH = re.compile(rb"^(\S+) UID FETCH (\d+) \(X-GM-MSGID\)\r\n$", re.IGNORECASE)
-
-
-class GMailExtension(Faults):
-    """Makes the server look like GMail: X-GM-EXT-1 and X-GM-MSGID."""
-
-    def __init__(self) -> None:
-        self.fetched: list[int] = []
-
-    def from_server(self, line: bytes) -> bytes:
-        return line.replace(b" IMAP4rev1 ", b" IMAP4rev1 X-GM-EXT-1 ")
-
-    def from_client(self, chunk: bytes) -> bytes:
-        match = GMAIL_FETCH.match(chunk)
-        if not match:
-            return chunk
-        tag, uid = match.group(1), int(match.group(2))
-        self.fetched.append(uid)
-        raise Reply(b"* 1 FETCH (UID %d X-GM-MSGID %d)\r\n%s OK Success\r\n"
-                    % (uid, GMAIL_MESSAGE_ID, tag))
-
-
 class DripFeed(Faults):
     """The server's words arrive one byte every ``interval`` seconds."""
 

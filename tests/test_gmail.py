@@ -1,7 +1,9 @@
 """On GMail (X-GM-EXT-1) brz send prints, and can open, the draft's web link.
 
 GMail itself cannot be reached here: a proxy in front of Dovecot announces
-the extension and answers the X-GM-MSGID fetch; the browser is a stand-in.
+the extension (hoodiecrow, in test_send, is the real server with it); the
+browser is a stand-in.  The link searches for the draft's Message-ID, so it
+costs no round trip after the APPEND.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import webbrowser
 
 from . import fixtures
 from .fixtures import PASSWORD, USER
-from .proxy import GMAIL_MESSAGE_ID, GMailExtension, RewritingProxy
+from .fixtures import parse
+from .proxy import CountCommands, RewritingProxy
 
-LINK = "https://mail.google.com/mail/?authuser=alice#all/%x" % GMAIL_MESSAGE_ID
+LINK = "https://mail.google.com/mail/?authuser=alice#search/rfc822msgid%%3A%s"
 
 
 class TestGMailLink(fixtures.SendTestCase):
@@ -22,7 +25,8 @@ class TestGMailLink(fixtures.SendTestCase):
         fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
             "127.0.0.1", USER, PASSWORD)
         self.server = fixtures.start_dovecot(self)
-        self.gmail = GMailExtension()
+        self.gmail = CountCommands(lambda line: line.replace(
+            b" IMAP4rev1 ", b" IMAP4rev1 X-GM-EXT-1 "))
         proxy = RewritingProxy((self.server.host, self.server.port),
                                faults=lambda n: self.gmail)
         self.addCleanup(proxy.close)
@@ -30,16 +34,21 @@ class TestGMailLink(fixtures.SendTestCase):
         self.opened: list[str] = []
         self.overrideAttr(webbrowser, "open", self.opened.append)
 
+    def link(self) -> str:
+        ((_flags, raw),) = self.server.messages(USER, "Drafts")
+        return LINK % parse(raw)["Message-ID"].strip("<>")
+
     def test_link_is_printed(self):
         _, err = self.send()
-        self.assertContainsString(err, "Open it: " + LINK)
-        self.assertEqual([1], self.gmail.fetched)  # the UID from APPENDUID
+        self.assertContainsString(err, "Open it: " + self.link())
+        # Nothing after the APPEND but LOGOUT.
+        self.assertEqual([b"APPEND", b"LOGOUT"], self.gmail.commands[-2:])
         self.assertEqual([], self.opened)
 
     def test_link_is_opened_when_asked(self):
         self.configure(imap_open_draft="True")
         self.send()
-        self.assertEqual([LINK], self.opened)
+        self.assertEqual([self.link()], self.opened)
 
     def test_no_link_elsewhere(self):
         self.configure(self.server)  # Dovecot itself: no X-GM-EXT-1
