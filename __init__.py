@@ -29,6 +29,8 @@ for _option_name in (
     "imap_auth",
     "imap_oauth2_token_command",
     "imap_open_draft",
+    "imap_revisions",
+    "imap_new_thread",
 ):
     _config.option_registry.register_lazy(
         _option_name, _IMPL + ".options", "opt_" + _option_name

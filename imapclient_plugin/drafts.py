@@ -12,7 +12,7 @@ import email.parser
 import email.policy
 import re
 import urllib.parse
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import imapclient
 from imapclient.imapclient import DRAFT, DRAFTS, SEEN
@@ -29,7 +29,7 @@ COMMON_DRAFTS_NAMES = (
     "Draft",
 )
 DRAFT_FLAGS = (DRAFT, SEEN)
-APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]", re.IGNORECASE)
+APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 
 
 CONFIGURED = "set by imap_mailbox"
@@ -107,10 +107,17 @@ def check_append_limit(
             raise errors.DraftTooBig(host=host, size=size, limit=int(value))
 
 
+class Appended(NamedTuple):
+    """Where the server says it stored the draft (RFC 4315 APPENDUID)."""
+
+    uidvalidity: Optional[int]
+    uid: Optional[int]
+
+
 def append_draft(
     client: imapclient.IMAPClient, folder: str, data: bytes, host: str
-) -> Optional[int]:
-    """APPEND with \\Draft and \\Seen; the new UID when the server says it."""
+) -> Appended:
+    """APPEND with \\Draft and \\Seen; where it went, when the server says."""
     try:
         response = fast_commands.append(client, folder, data, DRAFT_FLAGS)
     except imapclient.exceptions.IMAPClientAbortError:
@@ -122,7 +129,9 @@ def append_draft(
         raise errors.ServerRefused(
             host=host, action='storing the draft in "%s"' % folder, reason=text)
     match = APPENDUID.search(response or b"")
-    return int(match.group(1)) if match else None
+    if match is None:
+        return Appended(None, None)
+    return Appended(int(match.group(1)), int(match.group(2)))
 
 
 def find_by_message_id(
@@ -135,10 +144,27 @@ def find_by_message_id(
     and compared.  The folder is SELECTed, not EXAMINEd: Courier refuses an
     APPEND to the mailbox a session has open read-only, and one may follow.
     """
-    if not client.folder_exists(folder):
+    if select(client, folder) is None:
         return []
-    client.select_folder(folder)
-    uids = client.search(["HEADER", "Message-ID", message_id])
+    return with_message_id(client, client.search(["HEADER", "Message-ID", message_id]),
+                           message_id)
+
+
+def select(client: imapclient.IMAPClient, folder: str) -> Optional[dict]:
+    """SELECT ``folder`` (its status), or None if the server refuses (no
+    such folder): cheaper than asking first with LIST."""
+    try:
+        return client.select_folder(folder)
+    except imapclient.exceptions.IMAPClientAbortError:
+        raise
+    except imapclient.exceptions.IMAPClientError:
+        return None
+
+
+def with_message_id(client: imapclient.IMAPClient, uids: list,
+                    message_id: str) -> list[int]:
+    """Those of ``uids`` (in the selected folder) whose Message-ID is exactly
+    ``message_id``, lowest first."""
     if not uids:
         return []
     fetched = client.fetch(uids, [MESSAGE_ID_FIELD])

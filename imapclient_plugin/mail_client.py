@@ -12,6 +12,7 @@ from breezy.mail_client import MailClient
 from . import errors
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
 from .settings import identity, identity_address, read_settings
+from .revisions import next_revision
 from .store import report_stored, store_draft
 from .unsent import Terminated, keep_unsent, not_stored, signals_raise
 
@@ -35,28 +36,39 @@ class IMAPDraftClient(MailClient):
         """See MailClient.compose: build the draft and APPEND it."""
         basename = basename or "attachment"
         sender = identity(self.config)
-        fields = dict(sender=sender, subject=subject, body=body,
-                      attachment=attachment, filename=basename + extension,
-                      mime_subtype=mime_subtype)
+        fields = dict(sender=sender, body=body, attachment=attachment,
+                      filename=basename + extension, mime_subtype=mime_subtype)
         try:
-            message = build_draft(to=to, **fields)
+            message = build_draft(to=to, subject=subject, **fields)
             data = draft_bytes(message)
         except InvalidAddress as e:
             # Nothing lost: the draft without its recipient is kept.
             raise not_stored(errors.InvalidRecipient(value=e.value, reason=e.reason),
-                             draft_bytes(build_draft(to=None, **fields)), basename)
+                             draft_bytes(build_draft(to=None, subject=subject, **fields)),
+                             basename)
         except UnsafeHeader as e:
             raise not_stored(errors.UnsafeDraft(reason=str(e)), attachment,
                              basename, extension)
+        revision = None
         try:
             with signals_raise():
                 settings = read_settings(self.config, identity_address(sender))
-                stored = store_draft(settings, data, message["Message-ID"])
+                revision = next_revision(self.config, attachment, settings, subject,
+                                         dict(fields, to=to))
+                stored = store_draft(settings, data, message["Message-ID"],
+                                     prepare=revision.prepare if revision else None)
         except errors.IMAPDraftError as e:
-            raise not_stored(e, data, basename)
+            raise not_stored(e, _latest(revision, data), basename)
         except Terminated as e:
-            raise not_stored(errors.Interrupted(signal=e.name), data, basename)
+            raise not_stored(errors.Interrupted(signal=e.name),
+                             _latest(revision, data), basename)
         except BaseException:
-            trace.note("The message was kept in %s", keep_unsent(data, basename))
+            trace.note("The message was kept in %s",
+                       keep_unsent(_latest(revision, data), basename))
             raise
         report_stored(settings, stored)
+
+
+def _latest(revision, data: bytes) -> bytes:
+    """The draft last built: the revision's, once it was built."""
+    return revision.data if revision is not None and revision.data else data

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Optional
+from typing import Optional, Sequence
 
 import breezy
 
@@ -36,6 +36,8 @@ def build_draft(
     filename: str,
     mime_subtype: str = "x-patch",
     message_id: Optional[str] = None,
+    in_reply_to: Optional[str] = None,
+    references: Sequence[str] = (),
 ) -> EmailMessage:
     """Return the draft message; ``to`` and ``sender`` may be empty.
 
@@ -56,6 +58,9 @@ def build_draft(
     message["Message-ID"] = message_id or email.utils.make_msgid(
         domain=_domain(sender_address)
     )
+    if in_reply_to:  # Message-IDs this plugin stored: already checked
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = " ".join(references)
     message["User-Agent"] = USER_AGENT
     filename = safe_filename(filename)
     message.set_content(_body_text(body, filename))

@@ -137,3 +137,25 @@ Open the stored draft in the web browser (GMail: the server announces
 X-GM-EXT-1, so brz send prints a link to the draft in any case).
 """,
 )
+
+opt_imap_revisions = Option(
+    "imap_revisions",
+    default=True,
+    from_unicode=bool_from_store,
+    help="""\
+Treat each brz send of a merge request (a branch and its submit branch) as
+its next revision (default True): a draft not sent yet is replaced by the
+new one, and once it was sent the new one is a reply to it, titled
+[MERGE vN].  False: every brz send adds a draft of its own.
+""",
+)
+
+opt_imap_new_thread = Option(
+    "imap_new_thread",
+    default=False,
+    from_unicode=bool_from_store,
+    help="""\
+Start the merge request afresh: the draft is not a revision of the last
+one (which is left as it is).  For one send: brz send -Oimap_new_thread=True.
+""",
+)

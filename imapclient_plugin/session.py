@@ -170,6 +170,9 @@ def login(
             client.login(_quoted(settings.username), password.value)
         else:  # imaplib sends commands in ASCII; it would crash
             raise errors.CannotSendCredentials(host=settings.host)
+        # Cache what the login reply announced now: imaplib's SELECT
+        # flushes it, and asking again would cost a round trip.
+        client.capabilities()
     return method
 
 

@@ -45,6 +45,8 @@ class IMAPSettings:
     auth: str = "password"
     token_command: Optional[str] = None
     open_draft: bool = False
+    revisions: bool = True
+    new_thread: bool = False
 
     @property
     def is_loopback(self) -> bool:
@@ -96,6 +98,8 @@ def read_settings(config, identity_address: Optional[str]) -> IMAPSettings:
         auth=auth,
         token_command=_token_command(auth, config.get("imap_oauth2_token_command")),
         open_draft=bool(config.get("imap_open_draft")),
+        revisions=config.get("imap_revisions") is not False,
+        new_thread=bool(config.get("imap_new_thread")),
     )
 
 

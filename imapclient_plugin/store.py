@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import imaplib
-from typing import Optional
+from typing import Callable, Optional
 
 from breezy import trace
 
@@ -40,34 +40,48 @@ def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
         webbrowser.open(stored.web_link)
 
 
+@dataclasses.dataclass
+class Draft:
+    """A message to store, and what to do on the connection that stored it
+    (where the server said: folder name and APPENDUID) once it is there."""
+
+    data: bytes
+    message_id: str
+    after_append: Optional[Callable[[object, str, drafts.Appended], None]] = None
+
+
 def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
-                check_first: bool = False) -> StoredDraft:
+                check_first: bool = False,
+                prepare: Optional[Callable[[object, str], Draft]] = None,
+                ) -> StoredDraft:
     """Connect, log in, find the Drafts folder and append ``data`` to it.
 
     Stores exactly one copy: if the connection is lost while the outcome of
     the APPEND is unknown, it reconnects once and appends again only if no
     message with ``message_id`` arrived.  ``check_first`` looks before the
-    first APPEND too (for a retried message).
+    first APPEND too (for a retried message).  ``prepare``, given the client
+    and the folder, returns the Draft to store instead (brz send's next
+    revision of a merge request depends on what the folder holds).
     """
     with session.logged_in(settings) as (client, password, _method):
-        with session.translated_errors(settings, action="the Drafts folder"):
-            drafts.check_append_limit(client, len(data), settings.host)
         folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
+        with session.translated_errors(settings, action="the Drafts folder"):
+            draft = (prepare(client, folder.name) if prepare
+                     else Draft(data, message_id))
+            drafts.check_append_limit(client, len(draft.data), settings.host)
         try:
-            uid = _append_once(client, settings, folder.name, data, message_id,
-                               check_first)
+            uid = _append_once(client, settings, folder.name, draft, check_first)
         except errors.MailboxRefused:
             if folder.how_found != drafts.REMEMBERED:
                 raise
             folder_cache.forget(settings)  # the server no longer has it
             folder = _drafts_folder(client, settings, None)
-            uid = _append_once(client, settings, folder.name, data, message_id,
-                               check_first)
+            uid = _append_once(client, settings, folder.name, draft, check_first)
         except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
-            uid = _append_after_lost_connection(
-                settings, password, folder.name, data, message_id, lost)
+            uid = _append_after_lost_connection(settings, password, folder.name,
+                                                draft, lost)
             return StoredDraft(folder, uid)
-        return StoredDraft(folder, uid, _web_link(client, settings, message_id))
+        return StoredDraft(folder, uid, _web_link(client, settings, draft.message_id))
 
 
 def _web_link(client, settings: IMAPSettings, message_id: str) -> Optional[str]:
@@ -88,27 +102,41 @@ def _drafts_folder(client, settings: IMAPSettings,
     return folder
 
 
-def _append_once(client, settings: IMAPSettings, folder: str, data: bytes,
-                 message_id: str, check_first: bool,
-                 look_again: bool = False) -> Optional[int]:
+def _append_once(client, settings: IMAPSettings, folder: str, draft: Draft,
+                 check_first: bool, look_again: bool = False) -> Optional[int]:
     """APPEND unless ``check_first`` finds the message already there; with
-    ``look_again``, remove any copy that landed beside it meanwhile."""
+    ``look_again``, remove any copy that landed beside it meanwhile.
+    Returns the UID, when the server says it."""
     with session.translated_errors(settings, action="storing the draft",
                                    client=client):
         if check_first:
-            found = drafts.find_by_message_id(client, folder, message_id)
+            found = drafts.find_by_message_id(client, folder, draft.message_id)
             if found:
                 trace.note("The draft was already there.")
                 return found[0]
-        uid = _append(client, settings, folder, data)
-        if not look_again:
-            return uid
-        copies = drafts.find_by_message_id(client, folder, message_id)
-        _report_copies(folder, copies, drafts.remove_copies(client, copies))
-        return copies[0] if copies else uid
+        appended = _append(client, settings, folder, draft.data)
+        uid = appended.uid
+        if look_again:
+            copies = drafts.find_by_message_id(client, folder, draft.message_id)
+            _report_copies(folder, copies, drafts.remove_copies(client, copies))
+            uid = copies[0] if copies else uid
+    _after_append(client, settings, folder, draft, appended._replace(uid=uid))
+    return uid
 
 
-def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> Optional[int]:
+def _after_append(client, settings: IMAPSettings, folder: str, draft: Draft,
+                  appended: drafts.Appended) -> None:
+    """The draft is stored: what follows must not make it look as if not."""
+    if draft.after_append is None:
+        return
+    try:
+        with session.translated_errors(settings, action="tidying up", client=client):
+            draft.after_append(client, folder, appended)
+    except errors.IMAPDraftError as e:
+        trace.warning("The draft is stored, but: %s", e)
+
+
+def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> drafts.Appended:
     """APPEND; if its outcome is unknown, make sure this connection can no
     longer complete it, or say that it may still (and retry nothing)."""
     try:
@@ -126,13 +154,13 @@ def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> Optiona
 
 def _append_after_lost_connection(
     settings: IMAPSettings, password: Optional[credentials.Password], folder: str,
-    data: bytes, message_id: str, lost: errors.IMAPDraftError,
+    draft: Draft, lost: errors.IMAPDraftError,
 ) -> Optional[int]:
     """The APPEND may or may not have landed: look, append if not, then look
     again, since the first upload may have landed meanwhile."""
     trace.note("%s Reconnecting to check whether the draft arrived.", lost)
     with session.logged_in(settings, password=password) as again:
-        return _append_once(again.client, settings, folder, data, message_id,
+        return _append_once(again.client, settings, folder, draft,
                             check_first=True, look_again=True)
 
 

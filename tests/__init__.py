@@ -21,6 +21,7 @@ TEST_MODULES = [
     "test_hostile_server",
     "test_unsent",
     "test_mail_program",
+    "test_revisions",
 ]
 
 

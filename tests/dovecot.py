@@ -94,6 +94,13 @@ DRAFTS_MAILBOX = """\
   }
 """
 
+SENT_MAILBOX = """\
+  mailbox Sent {
+    special_use = \\Sent
+    auto = create
+  }
+"""
+
 
 def dovecot_binary() -> str:
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -111,7 +118,8 @@ class DovecotServer(IMAPTestServer):
     ``drafts_folder``: a Drafts folder flagged \\Drafts exists;
     ``quota_kilobytes``: each user's storage quota (none by default);
     ``tls_files``: (certificate chain, key) PEM files, to offer STARTTLS on
-    ``port`` and TLS on ``imaps_port``.
+    ``port`` and TLS on ``imaps_port``; ``sent_folder``: a Sent folder
+    flagged \\Sent exists.
     """
 
     def __init__(
@@ -120,9 +128,11 @@ class DovecotServer(IMAPTestServer):
         drafts_folder: bool = True,
         quota_kilobytes: Optional[int] = None,
         tls_files: Optional[tuple[str, str]] = None,
+        sent_folder: bool = False,
     ) -> None:
         self.users = users
         self.drafts_folder = drafts_folder
+        self.sent_folder = sent_folder
         self.quota_kilobytes = quota_kilobytes
         self.tls_files = tls_files
         self.imaps_port = 0
@@ -156,7 +166,8 @@ class DovecotServer(IMAPTestServer):
                 port=self.port,
                 imaps_port=self.imaps_port,
                 tls=tls,
-                mailboxes=DRAFTS_MAILBOX if self.drafts_folder else "",
+                mailboxes=(DRAFTS_MAILBOX if self.drafts_folder else "")
+                + (SENT_MAILBOX if self.sent_folder else ""),
                 quota=QUOTA.format(kilobytes=self.quota_kilobytes)
                 if self.quota_kilobytes else "",
             ))

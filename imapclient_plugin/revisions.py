@@ -1,0 +1,255 @@
+"""Revisions of a merge request: the next ``brz send`` replaces the draft
+that was not sent yet, or replies to the version that was.
+
+Each stored draft is remembered per merge request (the branch, its submit
+branch, and the account) in ``<Breezy cache dir>/imapclient/merge-requests.json``.
+Not in the branch's own configuration: ``brz send`` works from read-only and
+remote branches, writing branch.conf would take the branch's lock, and what
+is remembered (which account, folder and UID) belongs to this machine, not
+to the branch.  Message-IDs and subjects only; never credentials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.parser
+import email.policy
+import json
+import os
+import re
+import tempfile
+from typing import Optional
+
+from breezy import bedding, trace
+
+from . import drafts
+from .drafts import Appended
+from .errors import printable
+from .message import build_draft, draft_bytes
+from .settings import IMAPSettings
+from .store import Draft
+
+TARGET_BRANCH = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
+MERGE_TAG = re.compile(r"^\[MERGE( v\d+)?\] ?")
+SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent",
+              "INBOX/Sent", "[Gmail]/Sent Mail", "[Google Mail]/Sent Mail")
+
+
+@dataclasses.dataclass
+class Revision:
+    """The last draft stored for one merge request."""
+
+    message_id: str
+    subject: str  # brz's own subject, without a version
+    version: int
+    folder: str
+    uidvalidity: Optional[int]
+    uid: Optional[int]
+    in_reply_to: Optional[str] = None  # the sent version it answers
+    references: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Thread:
+    """How the next draft of a merge request is to be stored."""
+
+    version: int = 1
+    in_reply_to: Optional[str] = None
+    references: list = dataclasses.field(default_factory=list)
+    replaces: list = dataclasses.field(default_factory=list)  # UIDs, unsent
+    sent_subject: Optional[str] = None
+    sent_date: Optional[str] = None
+
+    def subject(self, subject: str) -> str:
+        """``[MERGE vN]`` for a draft that follows a sent version."""
+        if self.in_reply_to is None:
+            return subject
+        return "[MERGE v%d] %s" % (self.version, MERGE_TAG.sub("", subject))
+
+
+class NextRevision:
+    """brz send's draft as the next revision of its merge request: built
+    once the folder shows whether the last one was sent, remembered once
+    stored.  ``data`` is the latest draft built (kept if storing fails)."""
+
+    def __init__(self, key: str, previous: Optional[Revision], subject: str,
+                 fields: dict) -> None:
+        self.key, self.previous, self.subject, self.fields = key, previous, subject, fields
+        self.thread = Thread()
+        self.data: Optional[bytes] = None
+
+    def prepare(self, client, folder: str) -> Draft:
+        self.thread = thread_for(client, self.previous)
+        message = build_draft(subject=self.thread.subject(self.subject),
+                              in_reply_to=self.thread.in_reply_to,
+                              references=self.thread.references, **self.fields)
+        self.data = draft_bytes(message)
+        return Draft(self.data, message["Message-ID"], self._stored)
+
+    def _stored(self, client, folder: str, appended: Appended) -> None:
+        thread = self.thread
+        remember(self.key, Revision(
+            self.message_id_of(), self.subject, thread.version, folder,
+            appended.uidvalidity, appended.uid, thread.in_reply_to,
+            thread.references))
+        if thread.replaces:
+            said = replace_unsent(client, thread)
+            trace.note("%s with the new one (UID %s).", said,
+                       appended.uid if appended.uid is not None else "?")
+        elif thread.in_reply_to:
+            trace.note('Draft saved as v%d, a reply to "%s" sent %s.',
+                       thread.version, printable(thread.sent_subject or ""),
+                       thread.sent_date)
+
+    def message_id_of(self) -> str:
+        headers = email.parser.BytesHeaderParser(
+            policy=email.policy.compat32).parsebytes(self.data)
+        return str(headers["Message-ID"])
+
+
+def next_revision(config, directive: bytes, settings: IMAPSettings, subject: str,
+                  fields: dict) -> Optional[NextRevision]:
+    """The merge request's next revision, or None where revisions are off
+    (imap_revisions = False) or brz send gave no branch.  With
+    imap_new_thread, the last draft is forgotten: a new thread starts."""
+    if not settings.revisions:
+        return None
+    key = merge_request_key(config, directive, settings)
+    if key is None:
+        return None
+    previous = None if settings.new_thread else remembered(key)
+    return NextRevision(key, previous, subject, fields)
+
+
+def merge_request_key(config, directive: bytes, settings: IMAPSettings) -> Optional[str]:
+    """Which merge request this is: the branch and the directive's target,
+    on this account; None where brz send gave no branch."""
+    branch = getattr(config, "branch", None)
+    target = TARGET_BRANCH.search(directive[:4096])
+    if branch is None or target is None:
+        return None
+    return "%s -> %s (%s@%s:%d)" % (branch.base, target.group(1).decode("utf-8", "replace"),
+                                    settings.username, settings.host, settings.port)
+
+
+def remembered(key: str) -> Optional[Revision]:
+    record = _load().get(key)
+    try:
+        return Revision(**record) if isinstance(record, dict) else None
+    except TypeError:  # written by another version: start afresh
+        return None
+
+
+def remember(key: str, revision: Revision) -> None:
+    records = _load()
+    records[key] = dataclasses.asdict(revision)
+    _save(records)
+
+
+def thread_for(client, previous: Optional[Revision]) -> Thread:
+    """Look for the previous draft: still in its folder (not sent: it is
+    replaced), else in a sent folder (sent: the new one replies to it)."""
+    if previous is None:
+        return Thread()
+    unsent = _unsent(client, previous)
+    if unsent:
+        return Thread(previous.version + 1, previous.in_reply_to,
+                      list(previous.references), replaces=unsent)
+    sent = _find_sent(client, previous.message_id)
+    if sent is None:
+        trace.note('The previous draft of this merge request (%s) is neither in'
+                   ' "%s" nor in a sent folder: it was edited or deleted, and is'
+                   " left alone. This draft starts a new thread.",
+                   printable(previous.message_id), printable(previous.folder))
+        return Thread()
+    sent_subject, sent_date = sent
+    return Thread(previous.version + 1, previous.message_id,
+                  previous.references + [previous.message_id],
+                  sent_subject=sent_subject, sent_date=sent_date)
+
+
+def _unsent(client, previous: Revision) -> list[int]:
+    """The previous draft's UID while it is still in its folder: where the
+    folder's UIDVALIDITY is unchanged, one FETCH of the remembered UID."""
+    status = drafts.select(client, previous.folder)
+    if status is None:
+        return []
+    if previous.uid is not None and status.get(b"UIDVALIDITY") == previous.uidvalidity:
+        return drafts.with_message_id(client, [previous.uid], previous.message_id)
+    return drafts.with_message_id(client, client.search(
+        ["HEADER", "Message-ID", previous.message_id]), previous.message_id)
+
+
+def _find_sent(client, message_id: str) -> Optional[tuple[str, str]]:
+    """(subject, date) of the sent message with this Message-ID, if any."""
+    listing = client.list_folders()
+    for folder in _sent_folders(listing):
+        for uid in drafts.find_by_message_id(client, folder, message_id):
+            envelope = client.fetch([uid], ["ENVELOPE"])[uid][b"ENVELOPE"]
+            subject = (envelope.subject or b"").decode("utf-8", "replace")
+            date = envelope.date.strftime("%Y-%m-%d") if envelope.date else "?"
+            return _decoded(subject), date
+    return None
+
+
+def _sent_folders(listing: list) -> list[str]:
+    """Folders flagged \\Sent (RFC 6154), else with a usual sent name."""
+    flagged = [name for flags, _delimiter, name in listing
+               if any(flag.lower() == b"\\sent" for flag in flags)]
+    if flagged:
+        return flagged
+    names = {name.lower(): name for _flags, _delimiter, name in listing}
+    return [names[n.lower()] for n in SENT_NAMES if n.lower() in names]
+
+
+def _decoded(subject: str) -> str:
+    import email.header
+
+    try:
+        return str(email.header.make_header(email.header.decode_header(subject)))
+    except (LookupError, UnicodeError, ValueError):
+        return subject
+
+
+def replace_unsent(client, thread: Thread) -> str:
+    """Delete the unsent drafts ``thread`` replaces (the new one is stored):
+    UID EXPUNGE with UIDPLUS; without it they are flagged \\Deleted and left,
+    as a plain EXPUNGE would remove other messages the user deleted.
+    Returns what to tell the user.  The folder is still selected: the
+    UIDs were found there, and only the APPEND came since."""
+    client.delete_messages(thread.replaces, silent=True)
+    uids = ", ".join(map(str, thread.replaces))
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(thread.replaces)
+        return "Replaced the unsent draft of this merge request (UID %s)" % uids
+    return ("Flagged the unsent draft of this merge request (UID %s) as deleted"
+            " (the server cannot expunge one message without UIDPLUS)" % uids)
+
+
+def _path() -> str:
+    return os.path.join(bedding.cache_dir(), "imapclient", "merge-requests.json")
+
+
+def _load() -> dict:
+    try:
+        with open(_path(), encoding="utf-8") as f:
+            records = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
+def _save(records: dict) -> None:
+    """Atomically; a record that cannot be written only costs the next send
+    its replacing or threading."""
+    directory = os.path.dirname(_path())
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(records, f, indent=1, sort_keys=True)
+        os.replace(temporary, _path())
+    except OSError as e:
+        trace.warning("Cannot save %s (%s): the next brz send of this merge"
+                      " request will not replace or thread this draft.",
+                      _path(), e.strerror)
