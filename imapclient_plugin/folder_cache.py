@@ -7,18 +7,14 @@ server no longer has (TRYCREATE) is forgotten and discovered again.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from typing import Optional
 
-from breezy import bedding, trace
+from breezy import trace
 
+from . import cache_files
 from .settings import IMAPSettings
 
-
-def cache_path() -> str:
-    return os.path.join(bedding.cache_dir(), "imapclient", "drafts-folders.json")
+CACHE_FILE = "drafts-folders.json"
 
 
 def remembered(settings: IMAPSettings) -> Optional[str]:
@@ -43,22 +39,12 @@ def _key(settings: IMAPSettings) -> str:
 
 
 def _load() -> dict:
-    try:
-        with open(cache_path(), encoding="utf-8") as f:
-            folders = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return folders if isinstance(folders, dict) else {}
+    return cache_files.load(CACHE_FILE)
 
 
 def _save(folders: dict) -> None:
-    """Atomically; a cache that cannot be written only costs a LIST."""
-    directory = os.path.dirname(cache_path())
+    """A cache that cannot be written only costs a LIST."""
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(folders, f, indent=1, sort_keys=True)
-        os.replace(temporary, cache_path())
+        cache_files.save(CACHE_FILE, folders)
     except OSError as e:
-        trace.mutter("imapclient: cannot save %s: %s", cache_path(), e)
+        trace.mutter("imapclient: cannot save %s: %s", cache_files.path(CACHE_FILE), e)

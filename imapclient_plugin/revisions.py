@@ -14,15 +14,12 @@ from __future__ import annotations
 import dataclasses
 import email.parser
 import email.policy
-import json
-import os
 import re
-import tempfile
 from typing import Optional
 
-from breezy import bedding, trace
+from breezy import trace
 
-from . import drafts
+from . import cache_files, drafts
 from .drafts import Appended
 from .errors import printable
 from .message import build_draft, draft_bytes
@@ -226,30 +223,19 @@ def replace_unsent(client, thread: Thread) -> str:
             " (the server cannot expunge one message without UIDPLUS)" % uids)
 
 
-def _path() -> str:
-    return os.path.join(bedding.cache_dir(), "imapclient", "merge-requests.json")
+CACHE_FILE = "merge-requests.json"
 
 
 def _load() -> dict:
-    try:
-        with open(_path(), encoding="utf-8") as f:
-            records = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return records if isinstance(records, dict) else {}
+    return cache_files.load(CACHE_FILE)
 
 
 def _save(records: dict) -> None:
-    """Atomically; a record that cannot be written only costs the next send
-    its replacing or threading."""
-    directory = os.path.dirname(_path())
+    """A record that cannot be written only costs the next send its
+    replacing or threading: said, not an error."""
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(records, f, indent=1, sort_keys=True)
-        os.replace(temporary, _path())
+        cache_files.save(CACHE_FILE, records)
     except OSError as e:
         trace.warning("Cannot save %s (%s): the next brz send of this merge"
                       " request will not replace or thread this draft.",
-                      _path(), e.strerror)
+                      cache_files.path(CACHE_FILE), e.strerror)
