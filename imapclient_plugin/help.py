@@ -55,7 +55,7 @@ Self-hosted Dovecot::
 Options (``brz help OPTION`` describes each): imap_server, imap_username,
 imap_mailbox, imap_security, imap_timeout, imap_ca_certs,
 imap_password_command, imap_tunnel, imap_auth, imap_oauth2_token_command,
-imap_open_draft.
+imap_open_draft, imap_revisions, imap_new_thread.
 
 Commands: imap-send (store .eml files, mboxes or patches as drafts; -
 reads standard input), imap-folders (list the folders, marking where drafts
@@ -72,6 +72,14 @@ in the keyring.
 Certificates are always verified (host name included); imap_ca_certs adds
 a private CA.  With imap_security=starttls nothing is sent unless STARTTLS
 succeeds.
+
+Each brz send of a merge request (a branch and its submit branch) is its
+next revision: a draft not sent yet is replaced by the new one (stored
+first, then the old one removed by UID); once it was sent (found in the
+\\Sent folder), the new draft replies to it, titled [MERGE vN], so it is in
+the same thread.  A draft edited in webmail (a new Message-ID) is left
+alone.  brz send -Oimap_new_thread=True starts afresh;
+imap_revisions=False turns this off.
 
 If the draft cannot be stored, the error says why and the complete message
 is kept as a .eml file under Breezy's cache directory
@@ -108,6 +116,8 @@ Compared with git imap-send:
   failure                   message kept, retried without   message left in the input
                             duplicates (Message-ID)
   running twice             skips what is there             stores it all again
+  next version              replaces the unsent draft, or   another draft, a new
+                            replies to the sent one         thread
   diagnosis                 imap-check, imap-folders,       --list, -v
                             -Dimap (redacted)
   GMail                     prints or opens the draft       no
