@@ -104,7 +104,15 @@ def check_append_limit(
     for capability in client.capabilities():
         name, _, value = capability.upper().partition(b"=")
         if name == b"APPENDLIMIT" and value.isdigit() and size > int(value):
-            raise errors.DraftTooBig(host=host, size=size, limit=int(value))
+            raise errors.DraftTooBig(host=host, size=size, limit=int(value),
+                                     why="APPENDLIMIT")
+    if size > GMAIL_SEND_LIMIT and client.has_capability(GMAIL_EXTENSION):
+        raise errors.DraftTooBig(host=host, size=size, limit=GMAIL_SEND_LIMIT,
+                                 why="GMail sends no bigger message")
+
+
+# GMail stores bigger drafts (APPENDLIMIT=35651584) but sends at most 25 MB.
+GMAIL_SEND_LIMIT = 25 * 1000 * 1000
 
 
 class Appended(NamedTuple):

@@ -190,9 +190,10 @@ class ServerGarbled(IMAPDraftError):
 class DraftTooBig(IMAPDraftError):
     _fmt = (
         "The draft is %(size)d bytes, but the IMAP server %(host)s accepts"
-        " messages of at most %(limit)d bytes (APPENDLIMIT), so nothing was"
-        " uploaded. Send less: brz send --no-bundle (with a public branch),"
-        " or fewer revisions with -r."
+        " messages of at most %(limit)d bytes (%(why)s), so nothing was"
+        " uploaded. Send less: set the branch's public location (brz config"
+        " public_branch=URL, where the revisions are pushed) and brz send"
+        " leaves the revisions out, or send fewer revisions with -r."
     )
 
 
@@ -214,6 +215,14 @@ class UnsafeDraft(IMAPDraftError):
         "The draft was not stored: its headers would not be the ones brz"
         " wrote (%(reason)s), which text from the branch must never cause."
         " Please report this to brz-imapclient."
+    )
+
+
+class PublicBranchBehind(IMAPDraftError):
+    _fmt = (
+        "The draft is too big for the server, and its public location"
+        " %(public)s does not have the revisions yet, so it cannot be sent"
+        " without them either: push there (brz push), then send again."
     )
 
 

@@ -10,6 +10,7 @@ from breezy import trace
 from breezy.mail_client import MailClient
 
 from . import errors
+from .directive import without_bundle
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
 from .settings import identity, identity_address, read_settings
 from .revisions import next_revision
@@ -49,26 +50,47 @@ class IMAPDraftClient(MailClient):
         except UnsafeHeader as e:
             raise not_stored(errors.UnsafeDraft(reason=str(e)), attachment,
                              basename, extension)
-        revision = None
+        self._revision = None
         try:
             with signals_raise():
                 settings = read_settings(self.config, identity_address(sender))
-                revision = next_revision(self.config, attachment, settings, subject,
-                                         dict(fields, to=to))
-                stored = store_draft(settings, data, message["Message-ID"],
-                                     prepare=revision.prepare if revision else None)
+                try:
+                    stored = self._store(settings, fields, to, subject, message, data)
+                except errors.DraftTooBig as too_big:
+                    smaller = without_bundle(self.config, attachment)
+                    if smaller is None:
+                        raise
+                    trace.note(
+                        "The draft is %d bytes, more than %s accepts (%d):"
+                        " storing it without the revisions, as brz send"
+                        " --no-bundle would; they are merged from the branch's"
+                        " public location.", too_big.size, too_big.host,
+                        too_big.limit)
+                    fields["attachment"] = smaller
+                    message = build_draft(to=to, subject=subject, **fields)
+                    data = draft_bytes(message)
+                    stored = self._store(settings, fields, to, subject, message, data)
         except errors.IMAPDraftError as e:
-            raise not_stored(e, _latest(revision, data), basename)
+            raise not_stored(e, self._latest(data), basename)
         except Terminated as e:
-            raise not_stored(errors.Interrupted(signal=e.name),
-                             _latest(revision, data), basename)
+            raise not_stored(errors.Interrupted(signal=e.name), self._latest(data),
+                             basename)
         except BaseException:
             trace.note("The message was kept in %s",
-                       keep_unsent(_latest(revision, data), basename))
+                       keep_unsent(self._latest(data), basename))
             raise
         report_stored(settings, stored)
 
+    def _store(self, settings, fields: dict, to, subject: str, message,
+               data: bytes):
+        """Store the draft, as the next revision of its merge request where
+        revisions are on (``self._revision``)."""
+        self._revision = next_revision(self.config, fields["attachment"], settings,
+                                       subject, dict(fields, to=to))
+        return store_draft(settings, data, message["Message-ID"],
+                           prepare=self._revision.prepare if self._revision else None)
 
-def _latest(revision, data: bytes) -> bytes:
-    """The draft last built: the revision's, once it was built."""
-    return revision.data if revision is not None and revision.data else data
+    def _latest(self, data: bytes) -> bytes:
+        """The draft last built: the revision's, once it was built."""
+        revision = self._revision
+        return revision.data if revision is not None and revision.data else data

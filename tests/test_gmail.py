@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import webbrowser
 
+from breezy import tests
+
 from . import fixtures
 from .fixtures import PASSWORD, USER
 from .fixtures import parse
@@ -54,3 +56,24 @@ class TestGMailLink(fixtures.SendTestCase):
         self.configure(self.server)  # Dovecot itself: no X-GM-EXT-1
         _, err = self.send()
         self.assertNotContainsString(err, "Open it")
+
+
+class GMailCapabilities:
+    """GMail's capabilities, for what cannot be made real here: its limits."""
+
+    def capabilities(self):
+        return (b"IMAP4REV1", b"X-GM-EXT-1", b"APPENDLIMIT=35651584")
+
+    def has_capability(self, name):
+        return name.upper().encode() in self.capabilities()
+
+
+class TestGMailLimit(tests.TestCase):
+
+    def test_gmail_stores_but_does_not_send_over_25_mb(self):
+        from ..imapclient_plugin import drafts, errors
+
+        drafts.check_append_limit(GMailCapabilities(), 25_000_000, "imap.gmail.com")
+        e = self.assertRaises(errors.DraftTooBig, drafts.check_append_limit,
+                              GMailCapabilities(), 25_000_001, "imap.gmail.com")
+        self.assertContainsString(str(e), "GMail sends no bigger message")

@@ -8,6 +8,7 @@ import shutil
 import socket
 
 import breezy.send
+from breezy import merge_directive
 from keyring.errors import KeyringLocked
 from breezy import bedding
 
@@ -418,10 +419,51 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
                                      imap_mailbox="Drafts")
         _, err = self.send("-Dimap", retcode=3)
         self.assertNotStored(err, "accepts messages of at most 1000 bytes",
-                             "--no-bundle")
+                             "brz config public_branch=URL")
         self.assertContainsRe(err, r"The draft is \d{4,} bytes")
         self.assertContainsRe(self.get_log(), r"imap C: \S+ AUTHENTICATE")
         self.assertNotContainsRe(self.get_log(), r"imap C: \S+ APPEND")
+        self.assertEqual([], server.messages(USER, "Drafts"))
+
+    def big_feature_with_public_location(self, public: str) -> None:
+        """A 30 KB file in the feature branch (its bundle is big, its
+        preview diff is not), and the branch's public location."""
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        self.build_tree_contents([("feature/big.bin", os.urandom(30000))])
+        tree.add(["big.bin"])
+        tree.commit("Add a big file")
+        tree.branch.set_public_branch(os.path.abspath(public))
+
+    def test_too_big_with_a_public_location_goes_without_the_bundle(self):
+        server = fixtures.start_dovecot(self)
+        self.keyring.set_password("127.0.0.1", USER, PASSWORD)
+        self.configure_through_proxy(server, announce_append_limit(20000))
+        self.big_feature_with_public_location("feature")
+        _, err = self.send()
+        self.assertContainsRe(err, r"The draft is \d+ bytes, more than 127.0.0.1"
+                              r" accepts \(20000\): storing it without the revisions")
+        ((_flags, raw),) = server.messages(USER, "Drafts")
+        self.assertLess(len(raw), 20000)
+        directive = attachment_bytes(parse(raw))
+        parsed = merge_directive.MergeDirective.from_lines(directive.splitlines(True))
+        self.assertIsNone(parsed.bundle)
+        self.assertEqual(os.path.abspath("feature"), parsed.source_branch)
+        with open("small.patch", "wb") as f:
+            f.write(directive)
+        self.run_bzr(["merge", "../small.patch"], working_dir="trunk")
+        self.assertPathExists("trunk/big.bin")
+
+    def test_too_big_with_a_public_location_that_is_behind(self):
+        server = fixtures.start_dovecot(self)
+        self.keyring.set_password("127.0.0.1", USER, PASSWORD)
+        self.configure_through_proxy(server, announce_append_limit(20000))
+        self.big_feature_with_public_location("trunk")  # lacks the revisions
+        _, err = self.send(retcode=3)
+        self.assertContainsRe(err, "\nbrz: ERROR: The draft is too big for the"
+                              " server, and its public location .* does not have"
+                              " the revisions yet.* push there")
+        self.kept_message_path(err)
         self.assertEqual([], server.messages(USER, "Drafts"))
 
     def test_draft_under_the_append_limit_is_stored(self):
