@@ -66,7 +66,8 @@ class cmd_imap_folders(Command):
 
     def run(self):
         settings = _settings()
-        with session.logged_in(settings) as (client, _password, _method):
+        with session.logged_in(settings) as login:
+            client = login.client
             with session.translated_errors(settings, action="listing the folders"):
                 listing = client.list_folders()
                 target, to_create = drafts.planned_drafts_folder(

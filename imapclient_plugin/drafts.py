@@ -176,9 +176,13 @@ def with_message_id(client: imapclient.IMAPClient, uids: list,
     if not uids:
         return []
     fetched = client.fetch(uids, [MESSAGE_ID_FIELD])
-    wanted = message_id.strip()
     return sorted(uid for uid, data in fetched.items()
-                  if _message_id(data.get(MESSAGE_ID_FIELD_REPLY, b"")) == wanted)
+                  if has_message_id(data, message_id))
+
+
+def has_message_id(fetched: dict, message_id: str) -> bool:
+    """Whether a FETCH of MESSAGE_ID_FIELD shows exactly ``message_id``."""
+    return _message_id(fetched.get(MESSAGE_ID_FIELD_REPLY, b"")) == message_id.strip()
 
 
 MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"

@@ -20,10 +20,11 @@ import base64
 import contextlib
 import imaplib
 import socket
-from typing import Optional
+from typing import Optional, Sequence
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
+from imapclient import imap_utf7, response_parser
 from imapclient.imap4 import IMAP4WithTimeout
 from imapclient.imapclient import seq_to_parenstr
 from imapclient.tls import IMAP4_TLS
@@ -132,13 +133,18 @@ def can_login_in_one_turn(client: imapclient.IMAPClient) -> bool:
 
 
 def plain_login_one_turn(
-    client: imapclient.IMAPClient, username: str, password: str
-) -> None:
-    """AUTHENTICATE PLAIN <initial response>: one command, one reply."""
+    client: imapclient.IMAPClient, username: str, password: str,
+    then: Sequence[bytes] = (),
+) -> list[tuple[str, list]]:
+    """AUTHENTICATE PLAIN <initial response>: one command, one reply; the
+    commands ``then`` go in the same turn (RFC 9051 5.5: a server that
+    refuses the login refuses them too, as not authenticated).  Returns
+    their replies."""
     imap = client._imap
     response = base64.b64encode(("\0%s\0%s" % (username, password)).encode("utf-8"))
     tag = imap._new_tag()
     imap.send(tag + b" AUTHENTICATE PLAIN " + response + CRLF)
+    tags = _send_commands(imap, then)
     try:
         kind, data = imap._command_complete("AUTHENTICATE", tag)
     except imap.error as e:  # BAD
@@ -146,6 +152,58 @@ def plain_login_one_turn(
     if kind != "OK":
         raise imap_exceptions.LoginError(_text(data))
     imap.state = "AUTH"
+    return _replies(imap, tags)
+
+
+def pipelined(client: imapclient.IMAPClient,
+              commands: Sequence[bytes]) -> list[tuple[str, list]]:
+    """Send ``commands`` at once and read their replies in order: one turn.
+    Callers say why no command can be misread if one before it fails."""
+    imap = client._imap
+    return _replies(imap, _send_commands(imap, commands))
+
+
+def _send_commands(imap, commands: Sequence[bytes]) -> list[bytes]:
+    tags = []
+    for command in commands:
+        tags.append(imap._new_tag())
+        imap.send(tags[-1] + b" " + command + CRLF)
+    return tags
+
+
+def _replies(imap, tags: list[bytes]) -> list[tuple[str, list]]:
+    """(OK/NO/BAD, data) for each tag; a SELECT that succeeded selects."""
+    replies = []
+    for tag in tags:
+        try:
+            replies.append(imap._command_complete("pipelined", tag))
+        except imap.error as e:  # BAD
+            replies.append(("BAD", [str(e).encode()]))
+    return replies
+
+
+def select_command(folder: str) -> bytes:
+    """SELECT ``folder``, named as imapclient names it (modified UTF-7,
+    quoted), for sending before there is a client to ask."""
+    name = imap_utf7.encode(folder)
+    return b'SELECT "%s"' % name.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+
+
+def selected(client: imapclient.IMAPClient, reply: tuple[str, list]) -> Optional[int]:
+    """After a pipelined SELECT: its UIDVALIDITY if it succeeded (and the
+    connection is then in the selected state), else None."""
+    imap = client._imap
+    validity = imap.untagged_responses.pop("UIDVALIDITY", [None])[-1]
+    if reply[0] != "OK":
+        return None
+    imap.state = "SELECTED"
+    return int(validity) if validity is not None else None
+
+
+def fetched(client: imapclient.IMAPClient) -> dict:
+    """The FETCH data a pipelined FETCH left, by UID."""
+    raw = client._imap.untagged_responses.pop("FETCH", [])
+    return response_parser.parse_fetch_response(raw, True, True) if raw else {}
 
 
 def append(

@@ -87,8 +87,10 @@ class IMAPDraftClient(MailClient):
         revisions are on (``self._revision``)."""
         self._revision = next_revision(self.config, fields["attachment"], settings,
                                        subject, dict(fields, to=to))
+        revision = self._revision
         return store_draft(settings, data, message["Message-ID"],
-                           prepare=self._revision.prepare if self._revision else None)
+                           prepare=revision.prepare if revision else None,
+                           then=revision.commands() if revision else ())
 
     def _latest(self, data: bytes) -> bytes:
         """The draft last built: the revision's, once it was built."""

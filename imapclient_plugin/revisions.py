@@ -19,7 +19,9 @@ from typing import Optional
 
 from breezy import trace
 
-from . import cache_files, drafts
+from imapclient import exceptions as imap_exceptions
+
+from . import cache_files, drafts, fast_commands
 from .drafts import Appended
 from .errors import printable
 from .message import build_draft, draft_bytes
@@ -75,8 +77,21 @@ class NextRevision:
         self.thread = Thread()
         self.data: Optional[bytes] = None
 
-    def prepare(self, client, folder: str) -> Draft:
-        self.thread = thread_for(client, self.previous)
+    def commands(self) -> list[bytes]:
+        """Sent with the login, so that the common case (the draft not sent
+        yet) costs no turn of its own: SELECT the last draft's folder, FETCH
+        its remembered UID's Message-ID.  A failed login makes the server
+        refuse both; a failed SELECT, its FETCH; a changed UIDVALIDITY makes
+        the FETCH's answer ignored (``thread_for``)."""
+        previous = self.previous
+        if previous is None or previous.uid is None:
+            return []
+        return [fast_commands.select_command(previous.folder),
+                b"UID FETCH %d (%s)" % (previous.uid,
+                                        drafts.MESSAGE_ID_FIELD.encode("ascii"))]
+
+    def prepare(self, client, folder: str, replies: list) -> Draft:
+        self.thread = thread_for(client, self.previous, replies)
         message = build_draft(subject=self.thread.subject(self.subject),
                               in_reply_to=self.thread.in_reply_to,
                               references=self.thread.references, **self.fields)
@@ -143,12 +158,13 @@ def remember(key: str, revision: Revision) -> None:
     _save(records)
 
 
-def thread_for(client, previous: Optional[Revision]) -> Thread:
+def thread_for(client, previous: Optional[Revision], replies: list = ()) -> Thread:
     """Look for the previous draft: still in its folder (not sent: it is
-    replaced), else in a sent folder (sent: the new one replies to it)."""
+    replaced), else in a sent folder (sent: the new one replies to it).
+    ``replies``: to NextRevision.commands, where they were sent."""
     if previous is None:
         return Thread()
-    unsent = _unsent(client, previous)
+    unsent = _unsent(client, previous, replies)
     if unsent:
         return Thread(previous.version + 1, previous.in_reply_to,
                       list(previous.references), replaces=unsent)
@@ -165,14 +181,26 @@ def thread_for(client, previous: Optional[Revision]) -> Thread:
                   sent_subject=sent_subject, sent_date=sent_date)
 
 
-def _unsent(client, previous: Revision) -> list[int]:
+def _unsent(client, previous: Revision, replies: list) -> list[int]:
     """The previous draft's UID while it is still in its folder: where the
-    folder's UIDVALIDITY is unchanged, one FETCH of the remembered UID."""
-    status = drafts.select(client, previous.folder)
-    if status is None:
-        return []
-    if previous.uid is not None and status.get(b"UIDVALIDITY") == previous.uidvalidity:
-        return drafts.with_message_id(client, [previous.uid], previous.message_id)
+    folder's UIDVALIDITY is unchanged, what the FETCH of the remembered UID
+    (sent with the login) showed; else a search by Message-ID."""
+    if replies:
+        uidvalidity = fast_commands.selected(client, replies[0])
+        fetched = fast_commands.fetched(client)
+        if uidvalidity is None:  # no such folder any more
+            return []
+    else:
+        status = drafts.select(client, previous.folder)
+        if status is None:
+            return []
+        uidvalidity, fetched = status.get(b"UIDVALIDITY"), None
+        if previous.uid is not None and uidvalidity == previous.uidvalidity:
+            fetched = client.fetch([previous.uid], [drafts.MESSAGE_ID_FIELD])
+    if uidvalidity == previous.uidvalidity and fetched is not None:
+        data = fetched.get(previous.uid)
+        return [previous.uid] if data and drafts.has_message_id(
+            data, previous.message_id) else []
     return drafts.with_message_id(client, client.search(
         ["HEADER", "Message-ID", previous.message_id]), previous.message_id)
 
@@ -213,14 +241,25 @@ def replace_unsent(client, thread: Thread) -> str:
     UID EXPUNGE with UIDPLUS; without it they are flagged \\Deleted and left,
     as a plain EXPUNGE would remove other messages the user deleted.
     Returns what to tell the user.  The folder is still selected: the
-    UIDs were found there, and only the APPEND came since."""
-    client.delete_messages(thread.replaces, silent=True)
-    uids = ", ".join(map(str, thread.replaces))
-    if client.has_capability("UIDPLUS"):
-        client.uid_expunge(thread.replaces)
-        return "Replaced the unsent draft of this merge request (UID %s)" % uids
-    return ("Flagged the unsent draft of this merge request (UID %s) as deleted"
-            " (the server cannot expunge one message without UIDPLUS)" % uids)
+    UIDs were found there, and only the APPEND came since.  STORE and UID
+    EXPUNGE go in one turn: EXPUNGE removes those UIDs only if STORE
+    flagged them, so a failed STORE leaves them whole."""
+    uids = ",".join(map(str, thread.replaces)).encode("ascii")
+    store = b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uids
+    if not client.has_capability("UIDPLUS"):
+        _check_replies(fast_commands.pipelined(client, [store]))
+        return ("Flagged the unsent draft of this merge request (UID %s) as"
+                " deleted (the server cannot expunge one message without"
+                " UIDPLUS)" % uids.decode())
+    _check_replies(fast_commands.pipelined(client, [store, b"UID EXPUNGE " + uids]))
+    return "Replaced the unsent draft of this merge request (UID %s)" % uids.decode()
+
+
+def _check_replies(replies: list) -> None:
+    for kind, data in replies:
+        if kind != "OK":
+            raise imap_exceptions.IMAPClientError(
+                "removing the unsent draft: %s %s" % (kind, data[-1] if data else ""))
 
 
 CACHE_FILE = "merge-requests.json"

@@ -11,7 +11,7 @@ import logging
 import re
 import socket
 import ssl
-from typing import Callable, Iterator, NamedTuple, Optional
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -83,6 +83,7 @@ class Login(NamedTuple):
     client: imapclient.IMAPClient
     password: Optional[Password]  # None when PREAUTH
     method: str
+    replies: list = []  # to the commands sent with the login (``then``)
 
 
 @contextlib.contextmanager
@@ -90,6 +91,7 @@ def logged_in(
     settings: IMAPSettings,
     on_connected: Optional[Callable[[imapclient.IMAPClient], None]] = None,
     password: Optional[Password] = None,
+    then: Sequence[bytes] = (),
 ) -> Iterator[Login]:
     """A logged-in connection, the password and the login method used;
     closed afterwards.  ``on_connected`` sees the client before login.
@@ -99,6 +101,8 @@ def logged_in(
     before connecting, so its latency is not added to the server's; only a
     missing one is asked for, once the server is known to be there.  (A
     tunnel may be preauthenticated, so it is connected to first.)
+    The commands ``then`` are sent with the login (in its turn where it
+    takes one) and their replies are in the Login.
     """
     given = password
     keyring_state = "unused"
@@ -109,16 +113,18 @@ def logged_in(
         if on_connected is not None:
             on_connected(client)
         if is_preauthenticated(client):
-            yield Login(client, None, PREAUTH)
+            with translated_errors(settings):
+                replies = fast_commands.pipelined(client, then)
+            yield Login(client, None, PREAUTH, replies)
             return
         if password is None and settings.tunnel:
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        method = login(client, settings, password)
+        method, replies = login(client, settings, password, then)
         if given is None:
             credentials.offer_to_store(settings, password)
-        yield Login(client, password, method)
+        yield Login(client, password, method, replies)
     finally:
         close(client)
 
@@ -151,19 +157,21 @@ def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
 
 
 def login(
-    client: imapclient.IMAPClient, settings: IMAPSettings, password: Password
-) -> str:
-    """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name);
-    return the method used (worked out first: logging in changes the
-    capabilities)."""
+    client: imapclient.IMAPClient, settings: IMAPSettings, password: Password,
+    then: Sequence[bytes] = (),
+) -> tuple[str, list]:
+    """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name),
+    then send ``then``; return the method used (worked out first: logging in
+    changes the capabilities) and the replies to ``then``."""
     method = login_method(client, settings)
     _check_sendable(password.value, method, settings)
+    replies = None
     with translated_errors(settings):
         if method in OAUTH2_METHODS:
             _oauth2_login(client, settings, password.value)
         elif method == PLAIN_ONE_TURN:
-            fast_commands.plain_login_one_turn(
-                client, settings.username, password.value)
+            replies = fast_commands.plain_login_one_turn(
+                client, settings.username, password.value, then)
         elif method == PLAIN:
             client.plain_login(settings.username, password.value)
         elif settings.username.isascii() and password.value.isascii():
@@ -173,7 +181,9 @@ def login(
         # Cache what the login reply announced now: imaplib's SELECT
         # flushes it, and asking again would cost a round trip.
         client.capabilities()
-    return method
+        if replies is None:
+            replies = fast_commands.pipelined(client, then)
+    return method, replies
 
 
 PREAUTH = "PREAUTH (no login needed)"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import imaplib
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from breezy import trace
 
@@ -52,21 +52,24 @@ class Draft:
 
 def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
                 check_first: bool = False,
-                prepare: Optional[Callable[[object, str], Draft]] = None,
+                prepare: Optional[Callable[[object, str, list], Draft]] = None,
+                then: Sequence[bytes] = (),
                 ) -> StoredDraft:
     """Connect, log in, find the Drafts folder and append ``data`` to it.
 
     Stores exactly one copy: if the connection is lost while the outcome of
     the APPEND is unknown, it reconnects once and appends again only if no
     message with ``message_id`` arrived.  ``check_first`` looks before the
-    first APPEND too (for a retried message).  ``prepare``, given the client
-    and the folder, returns the Draft to store instead (brz send's next
-    revision of a merge request depends on what the folder holds).
+    first APPEND too (for a retried message).  ``prepare``, given the client,
+    the folder and the replies to the commands ``then`` (sent with the
+    login), returns the Draft to store instead (brz send's next revision of
+    a merge request depends on what the folder holds).
     """
-    with session.logged_in(settings) as (client, password, _method):
+    with session.logged_in(settings, then=then) as login:
+        client, password = login.client, login.password
         folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
         with session.translated_errors(settings, action="the Drafts folder"):
-            draft = (prepare(client, folder.name) if prepare
+            draft = (prepare(client, folder.name, login.replies) if prepare
                      else Draft(data, message_id))
             drafts.check_append_limit(client, len(draft.data), settings.host)
         try:
