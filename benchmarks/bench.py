@@ -1,6 +1,7 @@
 """brz-imapclient benchmarks: each figure beside its peer, measured in one run.
 
-Run with ``bash benchmarks/run``.  Targets (issue 5): plugin load cost at
+Run with ``bash benchmarks/run``.  Targets (issue 5; issue 9 for the next
+revision of a merge request: at most one exchange more): plugin load cost at
 most +3 ms; at most 6 turns and at most 0.6x git imap-send's time to the
 stored draft over a 50 ms round-trip link; a 50 MB bundle uploaded with at
 most 3x its size in extra memory and at least 50 MB/s to loopback; the IMAP
@@ -62,8 +63,9 @@ class Workspace:
         self.brz("branch", "-q", self.trunk, self.feature)
         self.write(self.feature + "/hello.txt", b"hello\nworld\n" * 200)
         self.brz("commit", "-q", "-m", "Greet the world", cwd=self.feature)
+        # The other rows measure one send as such; revisions have their own.
         self.set(mail_client="imapclient", imap_security="none",
-                 imap_username=USER, imap_mailbox="Drafts")
+                 imap_username=USER, imap_mailbox="Drafts", imap_revisions="False")
         self.use_server(server.port)
         self.run([os.path.join(BIN, "keyring"), "set", "127.0.0.1", USER],
                  stdin=PASSWORD + "\n")
@@ -211,6 +213,38 @@ def tls_round_trips(ws: Workspace, plain: DovecotServer, mbox: str) -> None:
         ws.set(imap_security="none", imap_ca_certs="")
 
 
+def revision_round_trips(ws: Workspace, server: DovecotServer) -> None:
+    """Issue 9: the next revision of a merge request, replacing its unsent
+    draft, costs at most one exchange (two turns) over a first send."""
+    ws.set(imap_revisions="True")
+    results, counts = [], []
+    try:
+        for change in (b"first\n", b"second\n"):
+            ws.write(ws.feature + "/hello.txt", b"hello\n" + change)
+            ws.brz("commit", "-q", "-m", "Round %s" % change.decode().strip(),
+                   cwd=ws.feature)
+            proxy = LatencyProxy((server.host, server.port), ONE_WAY_DELAY)
+            try:
+                ws.use_server(proxy.port)
+                ws.send()
+                proxy.wait()
+            finally:
+                proxy.close()
+            results.append(_all_turns(proxy))
+            counts.append(len(server.messages(USER, "Drafts")))
+    finally:
+        ws.set(imap_revisions="False")
+        ws.use_server(server.port)
+    (first, first_time), (replacing, replacing_time) = results
+    replaced = counts[0] == counts[1]
+    row("turns, whole connection: next revision (replaces the unsent draft)",
+        "%d (%.0f ms)" % (replacing, replacing_time * 1000),
+        "%d (%.0f ms) first send" % (first, first_time * 1000),
+        check(replaced and replacing - first <= 2,
+              "+%d turns (target <= 2: one exchange)%s" % (
+                  replacing - first, "" if replaced else ", but NOT replaced")))
+
+
 def time_to_draft(ws: Workspace) -> None:
     imap, offline = [], []
     for _ in range(DRAFT_RUNS):
@@ -283,6 +317,7 @@ def main() -> None:
         load_cost(ws)
         round_trips(ws, server, mbox)
         tls_round_trips(ws, server, mbox)
+        revision_round_trips(ws, server)
         time_to_draft(ws)
         big_bundle(ws, server)
     finally:

@@ -140,8 +140,9 @@ def merge_request_key(config, directive: bytes, settings: IMAPSettings) -> Optio
     target = TARGET_BRANCH.search(directive[:4096])
     if branch is None or target is None:
         return None
-    return "%s -> %s (%s@%s:%d)" % (branch.base, target.group(1).decode("utf-8", "replace"),
-                                    settings.username, settings.host, settings.port)
+    # The account is user@host; not the port (a proxy or tunnel may vary it).
+    return "%s -> %s (%s@%s)" % (branch.base, target.group(1).decode("utf-8", "replace"),
+                                 settings.username, settings.host)
 
 
 def remembered(key: str) -> Optional[Revision]:
@@ -206,21 +207,47 @@ def _unsent(client, previous: Revision, replies: list) -> list[int]:
 
 
 def _find_sent(client, message_id: str) -> Optional[tuple[str, str]]:
-    """(subject, date) of the sent message with this Message-ID, if any."""
+    """(subject, date) of the sent message with this Message-ID, if any: on
+    GMail searched for in All Mail, wherever its labels put it; elsewhere
+    in the sent folders."""
     listing = client.list_folders()
+    if client.has_capability(drafts.GMAIL_EXTENSION):
+        for folder in _flagged(listing, b"\\all"):
+            found = _gmail_search(client, folder, message_id)
+            if found:
+                return _envelope(client, found[0])
     for folder in _sent_folders(listing):
-        for uid in drafts.find_by_message_id(client, folder, message_id):
-            envelope = client.fetch([uid], ["ENVELOPE"])[uid][b"ENVELOPE"]
-            subject = (envelope.subject or b"").decode("utf-8", "replace")
-            date = envelope.date.strftime("%Y-%m-%d") if envelope.date else "?"
-            return _decoded(subject), date
+        found = drafts.find_by_message_id(client, folder, message_id)
+        if found:
+            return _envelope(client, found[0])
     return None
+
+
+def _gmail_search(client, folder: str, message_id: str) -> list[int]:
+    """X-GM-RAW with GMail's documented rfc822msgid: operator, confirmed
+    exactly (a search engine's match is not an equality)."""
+    if drafts.select(client, folder) is None:
+        return []
+    query = "rfc822msgid:" + message_id.strip().strip("<>")
+    return drafts.with_message_id(client, client.gmail_search(query, charset=None),
+                                  message_id)
+
+
+def _envelope(client, uid: int) -> tuple[str, str]:
+    envelope = client.fetch([uid], ["ENVELOPE"])[uid][b"ENVELOPE"]
+    subject = (envelope.subject or b"").decode("utf-8", "replace")
+    date = envelope.date.strftime("%Y-%m-%d") if envelope.date else "?"
+    return _decoded(subject), date
+
+
+def _flagged(listing: list, flag: bytes) -> list[str]:
+    return [name for flags, _delimiter, name in listing
+            if any(f.lower() == flag for f in flags)]
 
 
 def _sent_folders(listing: list) -> list[str]:
     """Folders flagged \\Sent (RFC 6154), else with a usual sent name."""
-    flagged = [name for flags, _delimiter, name in listing
-               if any(flag.lower() == b"\\sent" for flag in flags)]
+    flagged = _flagged(listing, b"\\sent")
     if flagged:
         return flagged
     names = {name.lower(): name for _flags, _delimiter, name in listing}

@@ -99,6 +99,10 @@ SENT_MAILBOX = """\
     special_use = \\Sent
     auto = create
   }
+  mailbox AllMail {
+    special_use = \\All
+    auto = create
+  }
 """
 
 
@@ -119,7 +123,7 @@ class DovecotServer(IMAPTestServer):
     ``quota_kilobytes``: each user's storage quota (none by default);
     ``tls_files``: (certificate chain, key) PEM files, to offer STARTTLS on
     ``port`` and TLS on ``imaps_port``; ``sent_folder``: a Sent folder
-    flagged \\Sent exists.
+    flagged \\Sent and an AllMail folder flagged \\All exist.
     """
 
     def __init__(

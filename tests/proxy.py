@@ -454,3 +454,27 @@ class CountCommands(Faults):
 
     def from_server(self, line: bytes) -> bytes:
         return self.rewrite(line) if self.rewrite else line
+
+
+# imapclient writes its own commands' CRLF separately: with or without.
+GMAIL_RAW_SEARCH = re.compile(
+    rb'^(\S+) UID SEARCH X-GM-RAW "?rfc822msgid:([^"\s]+)"?(\r\n)?$', re.IGNORECASE)
+
+
+class GMailSearch(CountCommands):
+    """GMail as far as a test needs it: X-GM-EXT-1, and X-GM-RAW searches
+    with rfc822msgid: answered as the HEADER search Dovecot understands."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda line: line.replace(b" IMAP4rev1 ",
+                                                   b" IMAP4rev1 X-GM-EXT-1 "))
+        self.raw_searches = 0
+
+    def from_client(self, chunk: bytes) -> bytes:
+        chunk = super().from_client(chunk)
+        match = GMAIL_RAW_SEARCH.match(chunk)
+        if not match:
+            return chunk
+        self.raw_searches += 1
+        tag, message_id, crlf = match.groups()
+        return b'%s UID SEARCH HEADER Message-ID "%s"%s' % (tag, message_id, crlf or b"")

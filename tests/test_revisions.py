@@ -8,9 +8,12 @@ from breezy.workingtree import WorkingTree
 
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
+from .proxy import GMailSearch, RewritingProxy
 
 
 class TestRevisions(fixtures.SendTestCase):
+
+    sent_folder = "Sent"
 
     def setUp(self):
         super().setUp()
@@ -70,7 +73,7 @@ class TestRevisions(fixtures.SendTestCase):
         self.assertEqual("[MERGE v3] Second round", v3["Subject"])
         self.assertEqual(v2["Message-ID"], v3["In-Reply-To"])
         self.assertEqual(v2["Message-ID"], v3["References"])
-        self.assertEqual(1, len(self.server.messages(USER, "Sent")))
+        self.assertEqual(1, len(self.server.messages(USER, self.sent_folder)))
 
     def test_deleted_copy_of_another_draft_is_untouched(self):
         with self.server.client(USER) as client:
@@ -112,3 +115,32 @@ class TestRevisions(fixtures.SendTestCase):
         self.send()
         self.send()
         self.assertEqual(2, len(self.drafts()))
+
+
+class TestRevisionsOnGMail(TestRevisions):
+    """The same where the server is GMail (a stand-in: a proxy answering
+    X-GM-RAW), whose sent mail is found in All Mail, wherever labels put it."""
+
+    def setUp(self):
+        super().setUp()
+        self.gmail = GMailSearch()
+        proxy = RewritingProxy((self.server.host, self.server.port),
+                               faults=lambda n: self.gmail)
+        self.addCleanup(proxy.close)
+        self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+
+    def send_it(self) -> None:
+        """GMail keeps a sent message in All Mail (here: not in Sent)."""
+        with self.server.client(USER) as client:
+            client.select_folder("Drafts")
+            uids = client.search(["SUBJECT", "[MERGE"])
+            client.remove_flags(uids, [b"\\Draft"])
+            client.copy(uids, "AllMail")
+            client.delete_messages(uids)
+            client.uid_expunge(uids)
+
+    sent_folder = "AllMail"
+
+    def test_replaced_while_unsent_then_threaded_once_sent(self):
+        super().test_replaced_while_unsent_then_threaded_once_sent()
+        self.assertEqual(1, self.gmail.raw_searches)
