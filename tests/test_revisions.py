@@ -33,12 +33,12 @@ class TestRevisions(fixtures.SendTestCase):
 
     def send_it(self) -> None:
         """What a mail program does when the user sends the merge request's
-        draft (and only that one)."""
+        draft (and only that one); GMail keeps it in All Mail instead."""
         with self.server.client(USER) as client:
             client.select_folder("Drafts")
             uids = client.search(["SUBJECT", "[MERGE"])
             client.remove_flags(uids, [b"\\Draft"])
-            client.copy(uids, "Sent")
+            client.copy(uids, self.sent_folder)
             client.delete_messages(uids)
             client.uid_expunge(uids)
 
@@ -121,6 +121,8 @@ class TestRevisionsOnGMail(TestRevisions):
     """The same where the server is GMail (a stand-in: a proxy answering
     X-GM-RAW), whose sent mail is found in All Mail, wherever labels put it."""
 
+    sent_folder = "AllMail"  # where GMail keeps a sent message: not in Sent
+
     def setUp(self):
         super().setUp()
         self.gmail = GMailSearch()
@@ -128,18 +130,6 @@ class TestRevisionsOnGMail(TestRevisions):
                                faults=lambda n: self.gmail)
         self.addCleanup(proxy.close)
         self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
-
-    def send_it(self) -> None:
-        """GMail keeps a sent message in All Mail (here: not in Sent)."""
-        with self.server.client(USER) as client:
-            client.select_folder("Drafts")
-            uids = client.search(["SUBJECT", "[MERGE"])
-            client.remove_flags(uids, [b"\\Draft"])
-            client.copy(uids, "AllMail")
-            client.delete_messages(uids)
-            client.uid_expunge(uids)
-
-    sent_folder = "AllMail"
 
     def test_replaced_while_unsent_then_threaded_once_sent(self):
         super().test_replaced_while_unsent_then_threaded_once_sent()
