@@ -12,8 +12,6 @@ to the branch.  Message-IDs and subjects only; never credentials.
 from __future__ import annotations
 
 import dataclasses
-import email.parser
-import email.policy
 import re
 from typing import Optional
 
@@ -76,6 +74,7 @@ class NextRevision:
         self.key, self.previous, self.subject, self.fields = key, previous, subject, fields
         self.thread = Thread()
         self.data: Optional[bytes] = None
+        self.message_id = ""
 
     def commands(self) -> list[bytes]:
         """Sent with the login, so that the common case (the draft not sent
@@ -95,13 +94,13 @@ class NextRevision:
         message = build_draft(subject=self.thread.subject(self.subject),
                               in_reply_to=self.thread.in_reply_to,
                               references=self.thread.references, **self.fields)
-        self.data = draft_bytes(message)
-        return Draft(self.data, message["Message-ID"], self._stored)
+        self.data, self.message_id = draft_bytes(message), message["Message-ID"]
+        return Draft(self.data, self.message_id, self._stored)
 
     def _stored(self, client, folder: str, appended: Appended) -> None:
         thread = self.thread
         remember(self.key, Revision(
-            self.message_id_of(), self.subject, thread.version, folder,
+            self.message_id, self.subject, thread.version, folder,
             appended.uidvalidity, appended.uid, thread.in_reply_to,
             thread.references))
         if thread.replaces:
@@ -112,12 +111,6 @@ class NextRevision:
             trace.note('Draft saved as v%d, a reply to "%s" sent %s.',
                        thread.version, printable(thread.sent_subject or ""),
                        thread.sent_date)
-
-    def message_id_of(self) -> str:
-        headers = email.parser.BytesHeaderParser(
-            policy=email.policy.compat32).parsebytes(self.data)
-        return str(headers["Message-ID"])
-
 
 def next_revision(config, directive: bytes, settings: IMAPSettings, subject: str,
                   fields: dict) -> Optional[NextRevision]:
