@@ -16,7 +16,7 @@ from . import credentials, drafts, errors, session
 from .errors import printable
 from .inputs import messages_from
 from .settings import identity, identity_address, read_settings
-from .store import report_stored, store_draft
+from .store import Draft, report_stored, store_drafts
 from .unsent import unsent_dir
 
 
@@ -44,11 +44,13 @@ class cmd_imap_send(Command):
         config = _config_stack()
         sender = identity(config)
         settings = read_settings(config, identity_address(sender))
+        # All read (and checked) first: bad input stores nothing.
+        messages = [Draft(data, message_id) for path in file_list
+                    for data, message_id in messages_from(
+                        _read(path), "stdin" if path == "-" else path, sender)]
+        for stored in store_drafts(settings, messages):
+            report_stored(settings, stored)
         for path in file_list:
-            name = "stdin" if path == "-" else path
-            for data, message_id in messages_from(_read(path), name, sender):
-                report_stored(settings, store_draft(settings, data, message_id,
-                                                    check_first=True))
             if _is_kept(path):
                 os.remove(path)
                 trace.note("Removed %s.", path)

@@ -7,12 +7,13 @@ created.  imapclient encodes folder names in modified UTF-7 on the wire.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.parser
 import email.policy
 import re
 import urllib.parse
-from typing import NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional
 
 import imapclient
 from imapclient.imapclient import DRAFT, DRAFTS, SEEN
@@ -126,8 +127,48 @@ def append_draft(
     client: imapclient.IMAPClient, folder: str, data: bytes, host: str
 ) -> Appended:
     """APPEND with \\Draft and \\Seen; where it went, when the server says."""
-    try:
+    with _refusals(folder, host):
         response = fast_commands.append(client, folder, data, DRAFT_FLAGS)
+    match = APPENDUID.search(response or b"")
+    if match is None:
+        return Appended(None, None)
+    return Appended(int(match.group(1)), int(match.group(2)))
+
+
+MULTI_APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)
+
+
+def append_many(client: imapclient.IMAPClient, folder: str, messages: list[bytes],
+                host: str) -> list[Optional[int]]:
+    """APPEND each message; with MULTIAPPEND (RFC 3502) in one command, all
+    or none.  Returns their UIDs where the server says them."""
+    if len(messages) < 2 or not client.has_capability("MULTIAPPEND"):
+        return [append_draft(client, folder, data, host).uid for data in messages]
+    with _refusals(folder, host):
+        kind, data = client.multiappend(folder, [
+            {"msg": message, "flags": DRAFT_FLAGS} for message in messages])
+        if kind != "OK":
+            raise imapclient.exceptions.IMAPClientError(
+                "append failed: %s" % (data[-1].decode("utf-8", "replace")
+                                       if data else kind))
+    match = MULTI_APPENDUID.search(data[-1] if data else b"")
+    uids = _uid_set(match.group(2)) if match else []
+    return uids if len(uids) == len(messages) else [None] * len(messages)
+
+
+def _uid_set(text: bytes) -> list[int]:
+    uids = []
+    for part in text.split(b","):
+        first, _, last = part.partition(b":")
+        uids.extend(range(int(first), int(last or first) + 1))
+    return uids
+
+
+@contextlib.contextmanager
+def _refusals(folder: str, host: str) -> Iterator[None]:
+    """A refused APPEND as the error that says what to change."""
+    try:
+        yield
     except imapclient.exceptions.IMAPClientAbortError:
         raise
     except imapclient.exceptions.IMAPClientError as e:
@@ -136,10 +177,6 @@ def append_draft(
             raise errors.MailboxRefused(host=host, mailbox=folder, reason=text)
         raise errors.ServerRefused(
             host=host, action='storing the draft in "%s"' % folder, reason=text)
-    match = APPENDUID.search(response or b"")
-    if match is None:
-        return Appended(None, None)
-    return Appended(int(match.group(1)), int(match.group(2)))
 
 
 def find_by_message_id(
@@ -156,6 +193,35 @@ def find_by_message_id(
         return []
     return with_message_id(client, client.search(["HEADER", "Message-ID", message_id]),
                            message_id)
+
+
+def find_each(client: imapclient.IMAPClient, folder: str,
+              message_ids: list[str]) -> dict[str, list[int]]:
+    """For each Message-ID, the UIDs in ``folder`` with exactly it: one
+    SELECT, all the SEARCHes in one turn (each answers with one untagged
+    SEARCH, in order; should any fail, they are asked one at a time), one
+    FETCH to confirm the hits."""
+    if not message_ids or select(client, folder) is None:
+        return {}
+    replies = fast_commands.pipelined(client, [
+        b"UID SEARCH HEADER Message-ID " + _quoted(message_id)
+        for message_id in message_ids])
+    found = client._imap.untagged_responses.pop("SEARCH", [])
+    if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in replies):
+        found = [" ".join(map(str, client.search(["HEADER", "Message-ID", m]))).encode()
+                 for m in message_ids]
+    hits = {m: [int(uid) for uid in (line or b"").split()]
+            for m, line in zip(message_ids, found)}
+    all_uids = sorted({uid for uids in hits.values() for uid in uids})
+    fetched = client.fetch(all_uids, [MESSAGE_ID_FIELD]) if all_uids else {}
+    return {m: sorted(uid for uid in uids if has_message_id(fetched.get(uid, {}), m))
+            for m, uids in hits.items()}
+
+
+def _quoted(message_id: str) -> bytes:
+    """An IMAP quoted string (Message-IDs here are printable ASCII)."""
+    return b'"%s"' % message_id.encode("ascii").replace(
+        b"\\", b"\\\\").replace(b'"', b'\\"')
 
 
 def select(client: imapclient.IMAPClient, folder: str) -> Optional[dict]:

@@ -51,7 +51,6 @@ class Draft:
 
 
 def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
-                check_first: bool = False,
                 prepare: Optional[Callable[[object, str, list], Draft]] = None,
                 then: Sequence[bytes] = (),
                 ) -> StoredDraft:
@@ -59,8 +58,7 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
 
     Stores exactly one copy: if the connection is lost while the outcome of
     the APPEND is unknown, it reconnects once and appends again only if no
-    message with ``message_id`` arrived.  ``check_first`` looks before the
-    first APPEND too (for a retried message).  ``prepare``, given the client,
+    message with ``message_id`` arrived.  ``prepare``, given the client,
     the folder and the replies to the commands ``then`` (sent with the
     login), returns the Draft to store instead (brz send's next revision of
     a merge request depends on what the folder holds).
@@ -72,19 +70,82 @@ def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
             draft = (prepare(client, folder.name, login.replies) if prepare
                      else Draft(data, message_id))
             drafts.check_append_limit(client, len(draft.data), settings.host)
-        try:
-            uid = _append_once(client, settings, folder.name, draft, check_first)
-        except errors.MailboxRefused:
-            if folder.how_found != drafts.REMEMBERED:
-                raise
-            folder_cache.forget(settings)  # the server no longer has it
-            folder = _drafts_folder(client, settings, None)
-            uid = _append_once(client, settings, folder.name, draft, check_first)
-        except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
-            uid = _append_after_lost_connection(settings, password, folder.name,
-                                                draft, lost)
-            return StoredDraft(folder, uid)
-        return StoredDraft(folder, uid, _web_link(client, settings, draft.message_id))
+
+        def attempt(folder_name: str):
+            try:
+                return _append_once(client, settings, folder_name, draft,
+                                    check_first=False), True
+            except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+                return _append_after_lost_connection(
+                    settings, password, folder_name, draft, lost), False
+
+        folder, (uid, on_this_connection) = _rediscovering(
+            client, settings, folder, attempt)
+        link = (_web_link(client, settings, draft.message_id)
+                if on_this_connection else None)
+        return StoredDraft(folder, uid, link)
+
+
+def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[StoredDraft]:
+    """Store each message exactly once over one connection (brz imap-send
+    of a series), in turns that do not grow with the series: what is there
+    already is found in one turn and skipped, the rest goes up in one
+    MULTIAPPEND where offered.  A lost connection is handled as for one
+    draft: reconnect, look, store what is missing, look again."""
+    with session.logged_in(settings) as login:
+        client = login.client
+        folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
+
+        def attempt(folder_name: str) -> list:
+            try:
+                return _append_missing(client, settings, folder_name, messages)
+            except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+                trace.note("%s Reconnecting to check which drafts arrived.", lost)
+                with session.logged_in(settings, password=login.password) as again:
+                    return _append_missing(again.client, settings, folder_name,
+                                           messages, look_again=True)
+
+        folder, uids = _rediscovering(client, settings, folder, attempt)
+    return [StoredDraft(folder, uid) for uid in uids]
+
+
+def _rediscovering(client, settings: IMAPSettings, folder: drafts.DraftsFolder,
+                   attempt: Callable[[str], object]) -> tuple:
+    """(folder, ``attempt(folder name)``); a remembered folder the server no
+    longer has (TRYCREATE) is forgotten, found again and tried once more."""
+    try:
+        return folder, attempt(folder.name)
+    except errors.MailboxRefused:
+        if folder.how_found != drafts.REMEMBERED:
+            raise
+        folder_cache.forget(settings)
+        folder = _drafts_folder(client, settings, None)
+        return folder, attempt(folder.name)
+
+
+def _append_missing(client, settings: IMAPSettings, folder: str,
+                    messages: Sequence[Draft], look_again: bool = False) -> list:
+    """The UID of each message (where the server says it), storing those
+    that are not there yet."""
+    with session.translated_errors(settings, action="storing the drafts",
+                                   client=client):
+        drafts.check_append_limit(client, max(len(m.data) for m in messages),
+                                  settings.host)
+        there = drafts.find_each(client, folder, [m.message_id for m in messages])
+        missing = [m for m in messages if not there.get(m.message_id)]
+        for _ in range(len(messages) - len(missing)):
+            trace.note("The draft was already there.")
+        new_uids = _guarded(client, settings, folder, lambda: drafts.append_many(
+            client, folder, [m.data for m in missing], settings.host))
+        uids = dict(zip([m.message_id for m in missing], new_uids))
+        if look_again and missing:
+            again = drafts.find_each(client, folder, [m.message_id for m in missing])
+            for m in missing:
+                copies = again.get(m.message_id, [])
+                _report_copies(folder, copies, drafts.remove_copies(client, copies))
+                uids[m.message_id] = copies[0] if copies else uids[m.message_id]
+    return [there[m.message_id][0] if there.get(m.message_id) else uids[m.message_id]
+            for m in messages]
 
 
 def _web_link(client, settings: IMAPSettings, message_id: str) -> Optional[str]:
@@ -140,10 +201,15 @@ def _after_append(client, settings: IMAPSettings, folder: str, draft: Draft,
 
 
 def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> drafts.Appended:
-    """APPEND; if its outcome is unknown, make sure this connection can no
-    longer complete it, or say that it may still (and retry nothing)."""
+    return _guarded(client, settings, folder,
+                    lambda: drafts.append_draft(client, folder, data, settings.host))
+
+
+def _guarded(client, settings: IMAPSettings, folder: str, append: Callable):
+    """``append()``; if its outcome is unknown, make sure this connection
+    can no longer complete it, or say that it may still (and retry nothing)."""
     try:
-        return drafts.append_draft(client, folder, data, settings.host)
+        return append()
     except bounded_io.ReplyTimeout as e:
         if e.delivered:  # the server has it all and may still store it
             raise errors.AppendUnconfirmed(host=settings.host, folder=printable(folder),

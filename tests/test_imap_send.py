@@ -7,6 +7,8 @@ import shutil
 
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
+from .proxy import (CountCommands, CutInsideLiteral, Faults, RewritingProxy,
+                    hide_capability)
 
 
 MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
@@ -103,3 +105,74 @@ class TestImapSend(fixtures.SendTestCase):
         self.configure(imap_server="imap.example.com")
         _, err = self.run_bzr(["imap-send", "nowhere.eml"], retcode=3)
         self.assertContainsString(err, "Cannot read nowhere.eml: No such file")
+
+
+def series(count: int) -> bytes:
+    """A git format-patch --stdout series of ``count`` patches."""
+    return b"".join(
+        b"From %040d Mon Sep 17 00:00:00 2001\nFrom: A Dev <a@example.com>\n"
+        b"Date: Tue, 24 Nov 2026 09:00:%02d +0000\n"
+        b"Subject: [PATCH %d/%d] Change %d\n\n---\n f | 2 +-\n\n" % (
+            n, n, n, count, n) for n in range(1, count + 1))
+
+
+class TestSeriesOverOneConnection(fixtures.SendTestCase):
+    """A series costs turns that do not grow with it: one connection, one
+    turn to find what is there, one MULTIAPPEND for the rest."""
+
+    def setUp(self):
+        super().setUp()
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, PASSWORD)
+        self.server = fixtures.start_dovecot(self)
+        self.build_tree_contents([("series.mbox", series(10))])
+
+    def through(self, faults) -> RewritingProxy:
+        proxy = RewritingProxy((self.server.host, self.server.port), faults=faults)
+        self.addCleanup(proxy.close)
+        self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+        return proxy
+
+    def subjects(self) -> list:
+        return [parse(raw)["Subject"] for _f, raw in self.server.messages(USER, "Drafts")]
+
+    def test_ten_patches_one_multiappend(self):
+        counter = CountCommands()
+        proxy = self.through(lambda n: counter)
+        _, err = self.run_bzr(["imap-send", "series.mbox"])
+        self.assertEqual(10, err.count("Draft saved to"))
+        self.assertEqual(1, proxy.connections)
+        self.assertEqual(1, counter.commands.count(b"APPEND"))
+        self.assertEqual(["[PATCH %d/10] Change %d" % (n, n) for n in range(1, 11)],
+                         self.subjects())
+        # Again: everything is found in one turn, nothing is stored.
+        counter.commands.clear()
+        _, err = self.run_bzr(["imap-send", "series.mbox"])
+        self.assertEqual(10, err.count("The draft was already there."))
+        self.assertNotIn(b"APPEND", counter.commands)
+        self.assertEqual(10, len(self.subjects()))
+
+    def test_without_multiappend_still_one_connection(self):
+        counter = CountCommands(hide_capability(b"MULTIAPPEND"))
+        proxy = self.through(lambda n: counter)
+        self.run_bzr(["imap-send", "series.mbox"])
+        self.assertEqual(1, proxy.connections)
+        self.assertEqual(10, counter.commands.count(b"APPEND"))
+        self.assertEqual(10, len(self.subjects()))
+
+    def test_half_of_them_there_already(self):
+        self.configure(self.server)
+        self.build_tree_contents([("first.mbox", series(10)[:series(10).index(
+            b"From 0000000000000000000000000000000000000006")])])
+        self.run_bzr(["imap-send", "first.mbox"])
+        _, err = self.run_bzr(["imap-send", "series.mbox"])
+        self.assertEqual(5, err.count("The draft was already there."))
+        self.assertEqual(10, len(self.subjects()))
+
+    def test_connection_cut_in_the_multiappend_stores_each_once(self):
+        proxy = self.through(lambda n: CutInsideLiteral() if n == 0 else Faults())
+        _, err = self.run_bzr(["imap-send", "series.mbox"])
+        self.assertContainsString(err, "Reconnecting to check which drafts arrived")
+        self.assertEqual(2, proxy.connections)
+        self.assertEqual(["[PATCH %d/10] Change %d" % (n, n) for n in range(1, 11)],
+                         self.subjects())
