@@ -245,6 +245,55 @@ def revision_round_trips(ws: Workspace, server: DovecotServer) -> None:
                   replacing - first, "" if replaced else ", but NOT replaced")))
 
 
+SERIES_LENGTH = 10
+
+
+def series_mbox(run: int) -> str:
+    """A git format-patch --stdout series, different in each run (so that
+    brz imap-send, which skips what is there, stores it all each time)."""
+    return "".join(
+        "From %040d Mon Sep 17 00:00:00 2001\nFrom: Bench <bench@example.com>\n"
+        "Date: Tue, 24 Nov 2026 09:00:%02d +0000\n"
+        "Subject: [PATCH %d/%d] Change %d of run %d\n\n---\n f | 2 +-\n%s\n"
+        % (n, n, n, SERIES_LENGTH, n, run, "+line\n" * 40)
+        for n in range(1, SERIES_LENGTH + 1))
+
+
+def series_round_trips(ws: Workspace, server: DovecotServer) -> None:
+    """Issue 10: a series costs turns constant in its length."""
+    mbox_path = os.path.join(ws.root, "series.mbox")
+    results = {"brz": [], "git": []}
+    try:
+        for run in range(LATENCY_RUNS):
+            for command in ("brz", "git"):
+                mbox = series_mbox(run * 2 + (command == "git"))
+                proxy = LatencyProxy((server.host, server.port), ONE_WAY_DELAY)
+                try:
+                    if command == "brz":
+                        ws.use_server(proxy.port)
+                        ws.write(mbox_path, mbox.encode())
+                        ws.brz("imap-send", mbox_path)
+                    else:
+                        ws.run(["git", "-c", "imap.host=imap://127.0.0.1",
+                                "-c", "imap.port=%d" % proxy.port,
+                                "-c", "imap.folder=Drafts", "-c", "imap.user=" + USER,
+                                "-c", "imap.pass=" + PASSWORD, "imap-send"], stdin=mbox)
+                    proxy.wait()
+                finally:
+                    proxy.close()
+                results[command].append(_all_turns(proxy))
+    finally:
+        ws.use_server(server.port)
+    ours = max(t for t, _ in results["brz"]), statistics.median(s for _, s in results["brz"])
+    git = max(t for t, _ in results["git"]), statistics.median(s for _, s in results["git"])
+    ratio = ours[1] / git[1]
+    row("imap-send of a %d-patch mbox, whole connection (median of %d)"
+        % (SERIES_LENGTH, LATENCY_RUNS),
+        "%d turns, %.0f ms" % (ours[0], ours[1] * 1000),
+        "%d turns, %.0f ms git imap-send" % (git[0], git[1] * 1000),
+        check(ratio <= 0.5, "%.2fx (target <= 0.5x)" % ratio))
+
+
 def time_to_draft(ws: Workspace) -> None:
     imap, offline = [], []
     for _ in range(DRAFT_RUNS):
@@ -318,6 +367,7 @@ def main() -> None:
         round_trips(ws, server, mbox)
         tls_round_trips(ws, server, mbox)
         revision_round_trips(ws, server)
+        series_round_trips(ws, server)
         time_to_draft(ws)
         big_bundle(ws, server)
     finally:

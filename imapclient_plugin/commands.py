@@ -34,7 +34,10 @@ class cmd_imap_send(Command):
     The settings are those of ``brz send`` with mail_client = imapclient,
     read for the branch in the current directory (``brz help imapclient``).
     A message whose Message-ID is already in the folder is not stored again,
-    so running the command twice does not make duplicates.  A file kept by
+    so running the command twice does not make duplicates (a message or
+    patch without one gets one made from its content).  Everything goes over
+    one connection: a series of patches is checked in one turn and stored
+    in one MULTIAPPEND where the server offers it.  A file kept by
     ``brz send`` is deleted once its message is stored.
     """
 
