@@ -51,6 +51,9 @@ class cmd_imap_send(Command):
         messages = [Draft(data, message_id) for path in file_list
                     for data, message_id in messages_from(
                         _read(path), "stdin" if path == "-" else path, sender)]
+        if not messages:
+            raise errors.InvalidInput(name=" ".join(file_list),
+                                      reason="it holds no message")
         for stored in store_drafts(settings, messages):
             report_stored(settings, stored)
         for path in file_list:

@@ -132,9 +132,11 @@ def _append_missing(client, settings: IMAPSettings, folder: str,
         drafts.check_append_limit(client, max(len(m.data) for m in messages),
                                   settings.host)
         there = drafts.find_each(client, folder, [m.message_id for m in messages])
-        missing = [m for m in messages if not there.get(m.message_id)]
-        for _ in range(len(messages) - len(missing)):
+        for _ in [m for m in messages if there.get(m.message_id)]:
             trace.note("The draft was already there.")
+        # Once per Message-ID, also where the input repeats one.
+        missing = list({m.message_id: m for m in reversed(messages)
+                        if not there.get(m.message_id)}.values())[::-1]
         new_uids = _guarded(client, settings, folder, lambda: drafts.append_many(
             client, folder, [m.data for m in missing], settings.host))
         uids = dict(zip([m.message_id for m in missing], new_uids))

@@ -176,3 +176,18 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
         self.assertEqual(2, proxy.connections)
         self.assertEqual(["[PATCH %d/10] Change %d" % (n, n) for n in range(1, 11)],
                          self.subjects())
+
+    def test_a_message_id_repeated_in_the_input_is_stored_once(self):
+        self.configure(self.server)
+        eml = b"From: a@example.com\nSubject: twice\nMessage-ID: <twice@x>\n\nHi\n"
+        self.build_tree_contents([("a.eml", eml), ("b.eml", eml)])
+        self.run_bzr(["imap-send", "a.eml", "b.eml"])
+        self.assertEqual(["twice"], self.subjects())
+
+    def test_an_mbox_without_messages(self):
+        self.configure(self.server)
+        self.build_tree_contents([("empty.mbox",
+                                   b"From x Mon Sep 17 00:00:00 2001\n\n")])
+        _, err = self.run_bzr(["imap-send", "empty.mbox"], retcode=3)
+        self.assertContainsRe(err, "^brz: ERROR: Cannot store empty.mbox: it holds"
+                              " no message")
