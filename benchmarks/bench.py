@@ -322,7 +322,7 @@ import breezy.plugin
 breezy.plugin.load_plugins()
 from breezy.plugins.imapclient.imapclient_plugin.message import build_draft, draft_bytes
 from breezy.plugins.imapclient.imapclient_plugin.settings import read_settings
-from breezy.plugins.imapclient.imapclient_plugin.store import store_draft
+from breezy.plugins.imapclient.imapclient_plugin.store import Draft, store_draft
 
 def rss(field):
     with open("/proc/self/status") as f:
@@ -343,7 +343,7 @@ with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                            # peak RSS := current RSS
 baseline = rss("VmRSS:")
 start = time.perf_counter()
-store_draft(settings, data, "<big@bench.invalid>")
+store_draft(settings, Draft(data, "<big@bench.invalid>"))
 seconds = time.perf_counter() - start
 print(len(data), rss("VmHWM:") - baseline, seconds)
 """

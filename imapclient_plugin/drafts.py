@@ -129,10 +129,27 @@ def append_draft(
     """APPEND with \\Draft and \\Seen; where it went, when the server says."""
     with _refusals(folder, host):
         response = fast_commands.append(client, folder, data, DRAFT_FLAGS)
+    return appended_from(response)
+
+
+def appended_from(response: Optional[bytes]) -> Appended:
+    """Where the APPEND's OK says the draft went (nothing, without UIDPLUS)."""
     match = APPENDUID.search(response or b"")
     if match is None:
         return Appended(None, None)
     return Appended(int(match.group(1)), int(match.group(2)))
+
+
+def check_appended(reply: tuple[str, list], folder: str, host: str) -> Appended:
+    """The outcome of an APPEND sent pipelined: where it went, or the error
+    that says why not (as ``append_draft`` raises it)."""
+    kind, data = reply
+    text = data[-1] if data else b""
+    with _refusals(folder, host):
+        if kind != "OK":
+            raise imapclient.exceptions.IMAPClientError("append failed: %s" % (
+                text.decode("utf-8", "replace") if isinstance(text, bytes) else text))
+    return appended_from(text if isinstance(text, bytes) else None)
 
 
 MULTI_APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)

@@ -8,6 +8,8 @@ the reply to LOGOUT.  Where the server allows it, these do without:
 - AUTHENTICATE PLAIN with its initial response (SASL-IR, RFC 4959);
 - APPEND with a non-synchronising literal (LITERAL+ / LITERAL-, RFC 7888),
   the draft streamed in chunks, with a progress bar for big ones;
+- commands sent behind the login, in its turn (``then``), their replies
+  read when wanted (``Pending``);
 - LOGOUT without waiting for the BYE (the draft is stored by then).
 
 They drive imaplib's own tag and response machinery (``_new_tag``,
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import imaplib
+import re
 import socket
 from typing import Optional, Sequence
 
@@ -37,6 +40,7 @@ CRLF = b"\r\n"
 CHUNK = 1 << 20
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
 LITERAL_MINUS_MAX = 4096  # RFC 7888: LITERAL- allows this much unsynchronised
+LOGOUT = b"LOGOUT"  # in ``then``: sent, its reply (BYE) not waited for
 
 
 class _GreetingCapabilities:
@@ -132,51 +136,80 @@ def can_login_in_one_turn(client: imapclient.IMAPClient) -> bool:
     return b"SASL-IR" in capabilities and b"AUTH=PLAIN" in capabilities
 
 
+class Pending:
+    """Commands sent; their replies, (OK/NO/BAD, data) each, read when
+    first asked for (a failed SELECT does not select)."""
+
+    def __init__(self, imap, tags: list[bytes]) -> None:
+        self._imap, self._tags = imap, tags
+        self._replies: Optional[list[tuple[str, list]]] = None
+
+    def replies(self) -> list[tuple[str, list]]:
+        if self._replies is None:
+            self._replies = _replies(self._imap, self._tags)
+        return self._replies
+
+
 def plain_login_one_turn(
     client: imapclient.IMAPClient, username: str, password: str,
     then: Sequence[bytes] = (),
-) -> list[tuple[str, list]]:
+) -> Pending:
     """AUTHENTICATE PLAIN <initial response>: one command, one reply; the
     commands ``then`` go in the same turn (RFC 9051 5.5: a server that
-    refuses the login refuses them too, as not authenticated).  Returns
-    their replies."""
+    refuses the login refuses them too, as not authenticated).
+
+    Should the login's reply not come, what was sent behind it may or may
+    not be carried out: the connection is reset, so that nothing still in
+    the kernel's buffers can arrive later (see ``bounded_io``)."""
     imap = client._imap
     response = base64.b64encode(("\0%s\0%s" % (username, password)).encode("utf-8"))
     tag = imap._new_tag()
     imap.send(tag + b" AUTHENTICATE PLAIN " + response + CRLF)
-    tags = _send_commands(imap, then)
+    pending = send_pipelined(client, then)
     try:
         kind, data = imap._command_complete("AUTHENTICATE", tag)
+    except (OSError, imap.abort):
+        if then:
+            imap.abort_connection()
+        raise
     except imap.error as e:  # BAD
         raise imap_exceptions.LoginError(str(e))
     if kind != "OK":
         raise imap_exceptions.LoginError(_text(data))
     imap.state = "AUTH"
-    return _replies(imap, tags)
+    return pending
 
 
 def pipelined(client: imapclient.IMAPClient,
               commands: Sequence[bytes]) -> list[tuple[str, list]]:
     """Send ``commands`` at once and read their replies in order: one turn.
     Callers say why no command can be misread if one before it fails."""
+    return send_pipelined(client, commands).replies()
+
+
+def send_pipelined(client: imapclient.IMAPClient, commands: Sequence[bytes]) -> Pending:
+    """Send ``commands`` at once; a ``LOGOUT`` among them ends the session
+    (nothing is sent after it, and its BYE is not waited for)."""
     imap = client._imap
-    return _replies(imap, _send_commands(imap, commands))
-
-
-def _send_commands(imap, commands: Sequence[bytes]) -> list[bytes]:
     tags = []
     for command in commands:
-        tags.append(imap._new_tag())
-        imap.send(tags[-1] + b" " + command + CRLF)
-    return tags
+        tag = imap._new_tag()
+        imap.send(tag + b" " + command + CRLF)
+        if command == LOGOUT:
+            imap.logout_sent = True
+            break
+        tags.append(tag)
+    return Pending(imap, tags)
 
 
 def _replies(imap, tags: list[bytes]) -> list[tuple[str, list]]:
-    """(OK/NO/BAD, data) for each tag; a SELECT that succeeded selects."""
+    """(OK/NO/BAD, data) for each tag."""
     replies = []
     for tag in tags:
         try:
             replies.append(imap._command_complete("pipelined", tag))
+        except imap.abort:  # a lost connection is not a reply
+            raise
         except imap.error as e:  # BAD
             replies.append(("BAD", [str(e).encode()]))
     return replies
@@ -210,16 +243,11 @@ def append(
     client: imapclient.IMAPClient, folder: str, data: bytes, flags: tuple
 ) -> bytes:
     """APPEND, without waiting for ``+`` where the server allows it."""
-    capabilities = client.capabilities()
-    if b"LITERAL+" not in capabilities and not (
-        b"LITERAL-" in capabilities and len(data) <= LITERAL_MINUS_MAX
-    ):
+    if not _unsynchronised_allowed(client, len(data)):
         return client.append(folder, data, flags=flags)
     imap = client._imap
     tag = imap._new_tag()
-    imap.send(b"%s APPEND %s %s {%d+}\r\n" % (
-        tag, client._normalise_folder(folder),
-        seq_to_parenstr(flags).encode("ascii"), len(data)))
+    imap.send(b"%s %s" % (tag, _append_line(client, folder, flags, len(data))))
     _send_with_progress(imap, data)
     imap.send(CRLF)
     kind, response = imap._command_complete("APPEND", tag)
@@ -228,11 +256,56 @@ def append(
     return response[-1]
 
 
+# A line that a server could take for a command that logs in or changes the
+# link, were it to read a draft as commands (see ``append_command``).
+LOGIN_COMMAND_LINE = re.compile(rb"^[^ \r\n]+ +(LOGIN|AUTHENTICATE|STARTTLS)\b",
+                                re.IGNORECASE | re.MULTILINE)
+APPEND_WITH_LOGIN_MAX = 256 * 1024
+
+
+def append_command(client: imapclient.IMAPClient, folder: str, data: bytes,
+                   flags: tuple) -> Optional[bytes]:
+    """The APPEND of ``data`` as one command (literal and all) to send behind
+    the login, in its turn; None where that is not safe.
+
+    Were the login refused, the server would be left with the draft's bytes
+    in a command it refuses, so only where they cannot be misread:
+
+    - the literal is non-synchronising, as this connection's capabilities
+      allow (LITERAL+, or LITERAL- up to 4 KiB): a server that announces
+      them parses them in every command, the refused ones included, so the
+      draft's bytes are read as the literal they are (RFC 7888);
+    - should a server still read them as commands, none of its lines could
+      log in as someone else or touch the link (``LOGIN_COMMAND_LINE``);
+      any other command is refused before login;
+    - at most 256 KiB: a refused login costs a clear error, not a long
+      upload.
+    """
+    if len(data) > APPEND_WITH_LOGIN_MAX or not _unsynchronised_allowed(
+            client, len(data)) or LOGIN_COMMAND_LINE.search(data):
+        return None
+    return _append_line(client, folder, flags, len(data)) + data
+
+
+def _unsynchronised_allowed(client: imapclient.IMAPClient, size: int) -> bool:
+    capabilities = client.capabilities()
+    return b"LITERAL+" in capabilities or (
+        b"LITERAL-" in capabilities and size <= LITERAL_MINUS_MAX)
+
+
+def _append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
+                 size: int) -> bytes:
+    """``APPEND <folder> <flags> {size+}`` and its CRLF, without the tag."""
+    return b"APPEND %s %s {%d+}\r\n" % (
+        client._normalise_folder(folder), seq_to_parenstr(flags).encode("ascii"), size)
+
+
 def logout_without_waiting(client: imapclient.IMAPClient) -> None:
     """Say LOGOUT and close: the server's BYE tells us nothing we need."""
     imap = client._imap
     try:
-        imap.send(imap._new_tag() + b" LOGOUT" + CRLF)
+        if not getattr(imap, "logout_sent", False):
+            imap.send(imap._new_tag() + b" " + LOGOUT + CRLF)
     finally:
         imap.shutdown()
 

@@ -14,7 +14,7 @@ from .directive import without_bundle
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
 from .settings import identity, identity_address, read_settings
 from .revisions import next_revision
-from .store import report_stored, store_draft
+from .store import Draft, report_stored, store_draft
 from .unsent import Terminated, keep_unsent, not_stored, signals_raise
 
 
@@ -88,9 +88,13 @@ class IMAPDraftClient(MailClient):
         self._revision = next_revision(self.config, fields["attachment"], settings,
                                        subject, dict(fields, to=to))
         revision = self._revision
-        return store_draft(settings, data, message["Message-ID"],
-                           prepare=revision.prepare if revision else None,
-                           then=revision.commands() if revision else ())
+        if revision is None:
+            return store_draft(settings, Draft(data, message["Message-ID"]))
+        first = revision.first()
+        if first is not None:
+            return store_draft(settings, first)
+        return store_draft(settings, Draft(data, message["Message-ID"]),
+                           prepare=revision.prepare, then=revision.commands())
 
     def _latest(self, data: bytes) -> bytes:
         """The draft last built: the revision's, once it was built."""

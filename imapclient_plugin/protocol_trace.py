@@ -3,7 +3,8 @@
 Each line sent (``C:``) and received (``S:``) is logged with ``mutter``;
 literals (the draft itself) are summarised by size.  LOGIN and AUTHENTICATE
 are logged without their arguments, and every client line until the
-server's tagged reply to them is redacted, so SASL responses never appear.
+server's tagged reply to them is redacted, so SASL responses never appear;
+only commands sent behind them (pipelined, with a later tag) are shown.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ class ConversationTrace:
             return
         if data == CRLF:
             return
-        if self._secret_tag:
+        if self._secret_tag and not self._later_command(data):
             trace.mutter("imap C: <credentials redacted>")
             return
-        line = data.rstrip(CRLF)
+        line, _, literal_data = data.partition(CRLF)
         words = line.split(b" ", 3)
         command = words[1].upper() if len(words) > 1 else b""
         if command in SECRET_COMMANDS:
@@ -73,6 +74,16 @@ class ConversationTrace:
             if literal:
                 self._client_literal_left = int(literal.group(1))
         _log("C", line)
+        if literal_data.rstrip(CRLF):  # a literal sent with its command
+            self._log_sent(literal_data)
+
+    def _later_command(self, data: bytes) -> bool:
+        """Whether ``data`` is a command tagged after the secret one (sent
+        behind it), not a SASL response or a password literal."""
+        prefix = self._secret_tag.rstrip(b"0123456789")
+        number = re.match(re.escape(prefix) + rb"(\d+) ", data)
+        return bool(number) and int(number.group(1)) > int(
+            self._secret_tag[len(prefix):])
 
 
 def _log(direction: str, line: bytes) -> None:

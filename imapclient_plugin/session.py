@@ -11,7 +11,7 @@ import logging
 import re
 import socket
 import ssl
-from typing import Callable, Iterator, NamedTuple, Optional, Sequence
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -83,7 +83,11 @@ class Login(NamedTuple):
     client: imapclient.IMAPClient
     password: Optional[Password]  # None when PREAUTH
     method: str
-    replies: list = []  # to the commands sent with the login (``then``)
+    pending: fast_commands.Pending  # the commands sent with the login (``then``)
+
+
+# Commands to send with the login, or what gives them once connected.
+Then = Union[Sequence[bytes], Callable[[imapclient.IMAPClient], Sequence[bytes]]]
 
 
 @contextlib.contextmanager
@@ -91,7 +95,7 @@ def logged_in(
     settings: IMAPSettings,
     on_connected: Optional[Callable[[imapclient.IMAPClient], None]] = None,
     password: Optional[Password] = None,
-    then: Sequence[bytes] = (),
+    then: Then = (),
 ) -> Iterator[Login]:
     """A logged-in connection, the password and the login method used;
     closed afterwards.  ``on_connected`` sees the client before login.
@@ -101,8 +105,9 @@ def logged_in(
     before connecting, so its latency is not added to the server's; only a
     missing one is asked for, once the server is known to be there.  (A
     tunnel may be preauthenticated, so it is connected to first.)
-    The commands ``then`` are sent with the login (in its turn where it
-    takes one) and their replies are in the Login.
+    The commands ``then`` (or ``then(client)``, once connected) are sent
+    with the login, in its turn where it takes one; the Login has their
+    replies.
     """
     given = password
     keyring_state = "unused"
@@ -112,19 +117,20 @@ def logged_in(
     try:
         if on_connected is not None:
             on_connected(client)
+        commands = then(client) if callable(then) else then
         if is_preauthenticated(client):
             with translated_errors(settings):
-                replies = fast_commands.pipelined(client, then)
-            yield Login(client, None, PREAUTH, replies)
+                pending = fast_commands.send_pipelined(client, commands)
+            yield Login(client, None, PREAUTH, pending)
             return
         if password is None and settings.tunnel:
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        method, replies = login(client, settings, password, then)
+        method, pending = login(client, settings, password, commands)
         if given is None:
             credentials.offer_to_store(settings, password)
-        yield Login(client, password, method, replies)
+        yield Login(client, password, method, pending)
     finally:
         close(client)
 
@@ -159,18 +165,18 @@ def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
 def login(
     client: imapclient.IMAPClient, settings: IMAPSettings, password: Password,
     then: Sequence[bytes] = (),
-) -> tuple[str, list]:
+) -> tuple[str, fast_commands.Pending]:
     """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name),
     then send ``then``; return the method used (worked out first: logging in
-    changes the capabilities) and the replies to ``then``."""
+    changes the capabilities) and the commands ``then``, replies pending."""
     method = login_method(client, settings)
     _check_sendable(password.value, method, settings)
-    replies = None
+    pending = None
     with translated_errors(settings):
         if method in OAUTH2_METHODS:
             _oauth2_login(client, settings, password.value)
         elif method == PLAIN_ONE_TURN:
-            replies = fast_commands.plain_login_one_turn(
+            pending = fast_commands.plain_login_one_turn(
                 client, settings.username, password.value, then)
         elif method == PLAIN:
             client.plain_login(settings.username, password.value)
@@ -181,9 +187,9 @@ def login(
         # Cache what the login reply announced now: imaplib's SELECT
         # flushes it, and asking again would cost a round trip.
         client.capabilities()
-        if replies is None:
-            replies = fast_commands.pipelined(client, then)
-    return method, replies
+        if pending is None:
+            pending = fast_commands.send_pipelined(client, then)
+    return method, pending
 
 
 PREAUTH = "PREAUTH (no login needed)"

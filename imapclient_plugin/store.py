@@ -11,7 +11,7 @@ from typing import Callable, Optional, Sequence
 
 from breezy import trace
 
-from . import bounded_io, credentials, drafts, errors, folder_cache, session
+from . import bounded_io, credentials, drafts, errors, fast_commands, folder_cache, session
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -43,47 +43,125 @@ def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
 @dataclasses.dataclass
 class Draft:
     """A message to store, and what to do on the connection that stored it
-    (where the server said: folder name and APPENDUID) once it is there."""
+    (where the server said: folder name and APPENDUID) once it is there;
+    ``after_append_is_local`` where that sends the server nothing."""
 
     data: bytes
     message_id: str
     after_append: Optional[Callable[[object, str, drafts.Appended], None]] = None
+    after_append_is_local: bool = False
 
 
-def store_draft(settings: IMAPSettings, data: bytes, message_id: str,
+def store_draft(settings: IMAPSettings, draft: Draft,
                 prepare: Optional[Callable[[object, str, list], Draft]] = None,
                 then: Sequence[bytes] = (),
                 ) -> StoredDraft:
-    """Connect, log in, find the Drafts folder and append ``data`` to it.
+    """Connect, log in, find the Drafts folder and append the draft to it.
 
     Stores exactly one copy: if the connection is lost while the outcome of
     the APPEND is unknown, it reconnects once and appends again only if no
-    message with ``message_id`` arrived.  ``prepare``, given the client,
+    message with its Message-ID arrived.  ``prepare``, given the client,
     the folder and the replies to the commands ``then`` (sent with the
     login), returns the Draft to store instead (brz send's next revision of
-    a merge request depends on what the folder holds).
+    a merge request depends on what the folder holds).  Without it, and
+    with the folder known, the APPEND may go with the login
+    (``_AppendWithLogin``).
     """
-    with session.logged_in(settings, then=then) as login:
-        client, password = login.client, login.password
-        folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
-        with session.translated_errors(settings, action="the Drafts folder"):
-            draft = (prepare(client, folder.name, login.replies) if prepare
-                     else Draft(data, message_id))
-            drafts.check_append_limit(client, len(draft.data), settings.host)
+    remembered = folder_cache.remembered(settings)
+    with_login = None
+    if prepare is None and (settings.mailbox or remembered):
+        with_login = _AppendWithLogin(settings, draft, drafts.find_drafts_folder(
+            None, settings.mailbox, remembered))
+    try:
+        with session.logged_in(settings, then=with_login or then) as login:
+            if with_login is not None and with_login.sent:
+                return with_login.outcome(login)
+            return _store_on(login, settings, remembered, draft, prepare)
+    except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+        if with_login is None or not with_login.sent or with_login.answered:
+            raise
+        return with_login.after_lost_connection(lost)
+    except errors.MailboxRefused:
+        if (with_login is None or not with_login.sent
+                or with_login.folder.how_found != drafts.REMEMBERED):
+            raise
+        folder_cache.forget(settings)  # and find it again, on a new connection
+        return store_draft(settings, draft)
 
-        def attempt(folder_name: str):
-            try:
-                return _append_once(client, settings, folder_name, draft,
-                                    check_first=False), True
-            except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
-                return _append_after_lost_connection(
-                    settings, password, folder_name, draft, lost), False
 
-        folder, (uid, on_this_connection) = _rediscovering(
-            client, settings, folder, attempt)
-        link = (_web_link(client, settings, draft.message_id)
-                if on_this_connection else None)
-        return StoredDraft(folder, uid, link)
+def _store_on(login: session.Login, settings: IMAPSettings, remembered: Optional[str],
+              draft: Draft, prepare: Optional[Callable[[object, str, list], Draft]],
+              ) -> StoredDraft:
+    client, password = login.client, login.password
+    folder = _drafts_folder(client, settings, remembered)
+    with session.translated_errors(settings, action="the Drafts folder"):
+        if prepare is not None:
+            draft = prepare(client, folder.name, login.pending.replies())
+        drafts.check_append_limit(client, len(draft.data), settings.host)
+
+    def attempt(folder_name: str):
+        try:
+            return _append_once(client, settings, folder_name, draft,
+                                check_first=False), True
+        except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+            return _append_after_lost_connection(
+                settings, password, folder_name, draft, lost), False
+
+    folder, (uid, on_this_connection) = _rediscovering(client, settings, folder, attempt)
+    link = _web_link(client, settings, draft.message_id) if on_this_connection else None
+    return StoredDraft(folder, uid, link)
+
+
+class _AppendWithLogin:
+    """The APPEND sent behind the login, in its turn (RFC 9051 5.5), and
+    LOGOUT behind it when nothing follows: on a server that offers SASL-IR
+    and LITERAL+, the whole connection is the greeting, one turn out and
+    one back.  ``fast_commands.append_command`` says when it is safe.
+
+    If the login is refused, the server refuses the APPEND too (not
+    authenticated) and the login's error is reported; the caller keeps the
+    draft.  If the APPEND is refused, its error is reported, as without
+    pipelining; a remembered folder the server no longer has is found
+    again on a new connection (LOGOUT went already).  If the connection is
+    lost before its reply, the outcome is unknown and handled as for any
+    APPEND: reconnect, look, store if missing (``store_draft``).
+    """
+
+    def __init__(self, settings: IMAPSettings, draft: Draft,
+                 folder: drafts.DraftsFolder) -> None:
+        self.settings, self.draft, self.folder = settings, draft, folder
+        self.sent = self.answered = False
+
+    def __call__(self, client) -> list[bytes]:
+        """The commands to send with the login (none where not safe)."""
+        drafts.check_append_limit(client, len(self.draft.data), self.settings.host)
+        append = fast_commands.append_command(client, self.folder.name, self.draft.data,
+                                              drafts.DRAFT_FLAGS)
+        if append is None:
+            return []
+        self.sent = True
+        nothing_follows = self.draft.after_append is None or self.draft.after_append_is_local
+        return [append, fast_commands.LOGOUT] if nothing_follows else [append]
+
+    def outcome(self, login: session.Login) -> StoredDraft:
+        client, settings, folder = login.client, self.settings, self.folder.name
+        with session.translated_errors(settings, action="storing the draft",
+                                       client=client):
+            reply, = _guarded(client, settings, folder, login.pending.replies)
+            self.answered = True
+            appended = drafts.check_appended(reply, folder, settings.host)
+        _after_append(client, settings, folder, self.draft, appended)
+        return StoredDraft(self.folder, appended.uid,
+                           _web_link(client, settings, self.draft.message_id))
+
+    def after_lost_connection(self, lost: errors.IMAPDraftError) -> StoredDraft:
+        cause = lost.__context__
+        if isinstance(cause, bounded_io.ReplyTimeout) and cause.delivered:
+            raise errors.AppendUnconfirmed(host=self.settings.host,
+                                           folder=printable(self.folder.name),
+                                           timeout=self.settings.timeout)
+        return StoredDraft(self.folder, _append_after_lost_connection(
+            self.settings, None, self.folder.name, self.draft, lost))
 
 
 def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[StoredDraft]:

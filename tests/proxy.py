@@ -169,7 +169,7 @@ def hide_capability(name: bytes) -> Filter:
     return lambda line: line.replace(b" " + name, b"")
 
 
-APPEND_COMMAND = re.compile(rb"^(\S+) APPEND ", re.IGNORECASE)
+APPEND_COMMAND = re.compile(rb"^(\S+) APPEND ", re.IGNORECASE | re.MULTILINE)
 
 
 class AppendFaults(Faults):
@@ -180,11 +180,12 @@ class AppendFaults(Faults):
         self.literal_started = False
 
     def from_client(self, chunk: bytes) -> bytes:
-        match = APPEND_COMMAND.match(chunk)
+        match = APPEND_COMMAND.search(chunk)
         if match:
             self.append_tag = match.group(1)
-            # With LITERAL+ the literal may follow in the same chunk.
-            command, _, literal = chunk.partition(b"\r\n")
+            # Commands may come before it (pipelined behind the login), and
+            # with LITERAL+ the literal may follow in the same chunk.
+            command, literal = _split_line(chunk, match.start())
             if not literal:
                 return chunk
             try:
@@ -216,6 +217,14 @@ class AppendFaults(Faults):
 
     def on_reply(self, line: bytes) -> bytes:
         return line
+
+
+def _split_line(chunk: bytes, start: int) -> tuple[bytes, bytes]:
+    """(everything up to the end of the line at ``start``, what follows)."""
+    end = chunk.find(b"\r\n", start)
+    if end < 0:
+        return chunk, b""
+    return chunk[:end], chunk[end + 2:]
 
 
 class CutInsideLiteral(AppendFaults):
@@ -445,11 +454,22 @@ class CountCommands(Faults):
     def __init__(self, rewrite: Optional[Filter] = None) -> None:
         self.commands: list[bytes] = []
         self.rewrite = rewrite
+        self.literal_left = 0  # bytes of a literal still to come
 
     def from_client(self, chunk: bytes) -> bytes:
-        words = chunk.split(None, 2)
-        if len(words) >= 2 and words[1].isalpha():
-            self.commands.append(words[1].upper())
+        data = chunk
+        while data:
+            if self.literal_left:
+                taken = data[:self.literal_left]
+                self.literal_left -= len(taken)
+                data = data[len(taken):]
+                continue
+            line, _, data = data.partition(b"\r\n")
+            words = line.split(None, 2)
+            if len(words) >= 2 and words[1].isalpha():
+                self.commands.append(words[1].upper())
+            literal = re.search(rb"\{(\d+)\+?\}$", line)
+            self.literal_left = int(literal.group(1)) if literal else 0
         return chunk
 
     def from_server(self, line: bytes) -> bytes:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 import os
+import re
 import time
 
-from .proxy import (ByeOnAppend, CourierReadOnlyRule, CutBeforeReply,
+from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
                     CutInsideLiteral, Faults, HideFirstSearchHit, RefuseAppend,
                     RewritingProxy, SlowAppendReply, SlowUplink)
 
@@ -198,3 +199,78 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
         self.assertNotContainsString(err, "already there")
         self.assertEqual(["other", "mine"],
                          [parse(raw)["Subject"] for _f, raw in self.drafts()])
+
+
+class TestAppendWithLogin(ProxiedDovecotTestCase):
+    """With the folder known and SASL-IR and LITERAL+ offered, the APPEND
+    and LOGOUT go in the login's turn; every promise still holds."""
+
+    def through_proxy(self, faults, receive_buffer=None, **options) -> RewritingProxy:
+        return super().through_proxy(faults, receive_buffer,
+                                     imap_mailbox="Drafts", **options)
+
+    def sent_with_the_login(self, log: str) -> None:
+        """AUTHENTICATE, APPEND and LOGOUT sent before any server line."""
+        client_lines = re.search(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ", log)
+        self.assertIsNotNone(client_lines, log)
+        self.assertContainsRe(client_lines.group(0), r"imap C: \S+ APPEND .*\{\d+\+\}")
+        self.assertContainsRe(client_lines.group(0), r"imap C: \S+ LOGOUT")
+
+    def test_whole_connection_is_one_turn_each_way(self):
+        counter = CountCommands()
+        self.through_proxy(lambda n: counter)
+        _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        self.sent_with_the_login(self.get_log())
+        self.assertNotContainsString(self.get_log(), "credentials redacted>\n"
+                                     "imap C: <literal")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 1\)')
+        self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"],
+                         counter.commands)
+        (flags, raw), = self.drafts()
+        self.assertIn(b"\\Draft", flags)
+        self.assertEqual("[MERGE] Say hello to the world", parse(raw)["Subject"])
+
+    def test_login_refused_costs_a_clear_error_only(self):
+        self.through_proxy(lambda n: Faults())
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, "wrong password")
+        _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature",
+                              retcode=3)
+        self.sent_with_the_login(self.get_log())
+        self.assertNotStored(err, "refused the login for alice: [AUTHENTICATIONFAILED]")
+        self.assertEqual([], self.drafts())
+        self.assertNotContainsString(self.get_log(), "wrong password")
+
+    def test_draft_with_a_login_line_waits_for_the_login(self):
+        self.through_proxy(lambda n: Faults())
+        self.run_bzr(["-Dimap", "send", "../trunk", "--body",
+                      "Hello\na1 LOGIN mallory secret\n"], working_dir="feature")
+        log = self.get_log()
+        self.assertContainsRe(log, r"imap C: \S+ AUTHENTICATE[^\n]*\n[^\n]*imap S: \S+ OK"
+                                   r"(.|\n)*imap C: \S+ APPEND")
+        (_flags, raw), = self.drafts()
+        self.assertIn(b"a1 LOGIN mallory secret", raw)
+
+    def test_lost_reply_stores_one_draft(self):
+        proxy = self.through_proxy(first_connection(CutBeforeReply))
+        _, err = self.send()
+        self.assertContainsString(err, "Reconnecting to check whether the draft")
+        self.assertContainsString(err, "The draft was already there.")
+        self.assertEqual(1, len(self.drafts()))
+        self.assertEqual(2, proxy.connections)
+
+    def test_cut_inside_the_upload_is_retried_once(self):
+        proxy = self.through_proxy(first_connection(CutInsideLiteral))
+        _, err = self.send()
+        self.assertContainsString(err, "Reconnecting to check whether the draft")
+        self.assertNotContainsString(err, "already there")
+        self.assertEqual(1, len(self.drafts()))
+        self.assertEqual(2, proxy.connections)
+
+    def test_server_slow_to_confirm_is_not_stored_twice(self):
+        proxy = self.through_proxy(connections(lambda: SlowAppendReply(2.5)),
+                                   imap_timeout="1")
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "received the whole draft but did not"
+                             " confirm storing it within 1 seconds")
+        self.assertEqual(1, proxy.connections)
