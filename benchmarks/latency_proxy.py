@@ -17,10 +17,12 @@ from typing import Optional
 
 class LatencyProxy:
 
-    def __init__(self, target: tuple[str, int], delay: float) -> None:
+    def __init__(self, target: tuple[str, int], delay: float, port: int = 0) -> None:
+        """``port``: the same one each time, as a real server's is (0: any)."""
         self.target, self.delay = target, delay
         self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(4)
         self.port = self.listener.getsockname()[1]
         self.events: list[tuple[float, str, bytes]] = []  # (arrival, "C"/"S", data)

@@ -302,7 +302,7 @@ def gmail_link(client: imapclient.IMAPClient, message_id: str,
                username: str) -> Optional[str]:
     """The GMail web address of the draft, on a server that is GMail; the
     capabilities are known already, so this costs no round trip."""
-    if not client.has_capability(GMAIL_EXTENSION):
+    if GMAIL_EXTENSION.encode() not in fast_commands.known_capabilities(client):
         return None
     return GMAIL_LINK % (urllib.parse.quote(username, safe="@"),
                          urllib.parse.quote(message_id.strip().strip("<>"), safe="@"))

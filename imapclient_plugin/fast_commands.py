@@ -44,13 +44,20 @@ LOGOUT = b"LOGOUT"  # in ``then``: sent, its reply (BYE) not waited for
 
 
 class _GreetingCapabilities:
-    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again.
+    """imaplib mixin: use ``* OK [CAPABILITY ...]`` instead of asking again;
+    where the greeting has none, the ``remembered`` list (from an earlier
+    connection) if given, else ask.  ``capabilities_source`` says which.
 
     After STARTTLS (imapclient 4 has imaplib call this again) nothing is
     asked here: ``Client.capabilities`` asks once over TLS.
     """
 
     _greeted = False
+    capabilities_source = "asked"
+
+    def __init__(self, *args, remembered: Optional[tuple] = None, **kwargs) -> None:
+        self._remembered = remembered
+        super().__init__(*args, **kwargs)
 
     def _get_capabilities(self) -> None:
         if self._greeted:
@@ -58,10 +65,16 @@ class _GreetingCapabilities:
             return
         self._greeted = True
         from_greeting = self.untagged_responses.pop("CAPABILITY", None)
-        if not from_greeting:
-            return super()._get_capabilities()
-        self.capabilities = tuple(
-            str(from_greeting[-1], self._encoding).upper().split())
+        if from_greeting:
+            self.capabilities_source = "greeting"
+            self.capabilities = tuple(
+                str(from_greeting[-1], self._encoding).upper().split())
+        elif self._remembered and self.state == "NONAUTH":
+            self.capabilities_source = "remembered"
+            self.capabilities = tuple(
+                str(c, "ascii").upper() for c in self._remembered)
+        else:
+            super()._get_capabilities()
 
 
 class _PlainIMAP4(_GreetingCapabilities, BoundedIO, IMAP4WithTimeout):
@@ -87,13 +100,20 @@ class Client(imapclient.IMAPClient):
     This replaces ``_create_IMAP4``, so it follows imapclient's constructor.
     """
 
+    def __init__(self, *args, remembered_capabilities: Optional[tuple] = None,
+                 **kwargs) -> None:
+        self._remembered_capabilities = remembered_capabilities
+        super().__init__(*args, **kwargs)
+
     def _create_IMAP4(self):
         timeout = getattr(self._timeout, "connect", None)
         if self.stream:
             return _TunnelIMAP4(self.host, timeout)
+        remembered = self._remembered_capabilities
         if self.ssl:
-            return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout)
-        return _PlainIMAP4(self.host, self.port, timeout)
+            return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout,
+                             remembered=remembered)
+        return _PlainIMAP4(self.host, self.port, timeout, remembered=remembered)
 
     def _set_read_timeout(self) -> None:
         # imapclient 4.1.0 sets it on the socket, which a tunnel (pipes)
@@ -125,6 +145,19 @@ class Client(imapclient.IMAPClient):
         return super().capabilities()
 
 
+def known_capabilities(client: imapclient.IMAPClient) -> tuple:
+    """The capabilities known without asking: those announced at or after
+    login where cached, else those from before it.  (Asking could put a
+    command behind a LOGOUT or into a literal already under way.)"""
+    announced = client._imap.untagged_responses.get("CAPABILITY")
+    if announced and not client._cached_capabilities:
+        client._cached_capabilities = client._normalise_capabilites(announced[-1])
+    if client._cached_capabilities:
+        return client._cached_capabilities
+    return tuple(c.encode("ascii") if isinstance(c, str) else c
+                 for c in client._imap.capabilities)
+
+
 def no_delay(client: imapclient.IMAPClient) -> None:
     """Send small writes at once: Nagle plus delayed ACKs costs 40 ms a turn."""
     with contextlib.suppress(OSError, AttributeError):
@@ -148,6 +181,20 @@ class Pending:
         if self._replies is None:
             self._replies = _replies(self._imap, self._tags)
         return self._replies
+
+    def literal(self, data: bytes, then: Sequence[bytes] = ()) -> tuple[str, list]:
+        """For the one command sent, ending in a synchronising literal: wait
+        for the server's ``+``, send ``data`` (and the commands ``then``);
+        the command's reply.  Refused before the ``+`` (a refused login, a
+        missing folder), nothing is sent."""
+        imap, (tag,) = self._imap, self._tags
+        while imap.tagged_commands[tag] is None:
+            if imap._get_response() is None:  # "+": go ahead
+                _send_with_progress(imap, data)
+                imap.send(CRLF)
+                send_pipelined_on(imap, then)
+                break
+        return _replies(imap, [tag])[0]
 
 
 def plain_login_one_turn(
@@ -190,7 +237,10 @@ def pipelined(client: imapclient.IMAPClient,
 def send_pipelined(client: imapclient.IMAPClient, commands: Sequence[bytes]) -> Pending:
     """Send ``commands`` at once; a ``LOGOUT`` among them ends the session
     (nothing is sent after it, and its BYE is not waited for)."""
-    imap = client._imap
+    return send_pipelined_on(client._imap, commands)
+
+
+def send_pipelined_on(imap, commands: Sequence[bytes]) -> Pending:
     tags = []
     for command in commands:
         tag = imap._new_tag()
@@ -272,7 +322,8 @@ def append_command(client: imapclient.IMAPClient, folder: str, data: bytes,
     in a command it refuses, so only where they cannot be misread:
 
     - the literal is non-synchronising, as this connection's capabilities
-      allow (LITERAL+, or LITERAL- up to 4 KiB): a server that announces
+      allow (LITERAL+, or LITERAL- up to 4 KiB; not remembered ones, which
+      may be out of date): a server that announces
       them parses them in every command, the refused ones included, so the
       draft's bytes are read as the literal they are (RFC 7888);
     - should a server still read them as commands, none of its lines could
@@ -281,10 +332,21 @@ def append_command(client: imapclient.IMAPClient, folder: str, data: bytes,
     - at most 256 KiB: a refused login costs a clear error, not a long
       upload.
     """
-    if len(data) > APPEND_WITH_LOGIN_MAX or not _unsynchronised_allowed(
-            client, len(data)) or LOGIN_COMMAND_LINE.search(data):
+    if (len(data) > APPEND_WITH_LOGIN_MAX
+            or client._imap.capabilities_source == "remembered"
+            or not _unsynchronised_allowed(client, len(data))
+            or LOGIN_COMMAND_LINE.search(data)):
         return None
     return _append_line(client, folder, flags, len(data)) + data
+
+
+def append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
+                size: int) -> bytes:
+    """``APPEND <folder> <flags> {size}``: the command, its synchronising
+    literal to follow the server's ``+`` (``Pending.literal``).  Behind the
+    login it cannot be misread: the draft is not sent unless the server,
+    logged in, asks for it."""
+    return _append_line(client, folder, flags, size, b"")[:-len(CRLF)]
 
 
 def _unsynchronised_allowed(client: imapclient.IMAPClient, size: int) -> bool:
@@ -294,10 +356,11 @@ def _unsynchronised_allowed(client: imapclient.IMAPClient, size: int) -> bool:
 
 
 def _append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
-                 size: int) -> bytes:
+                 size: int, literal_mark: bytes = b"+") -> bytes:
     """``APPEND <folder> <flags> {size+}`` and its CRLF, without the tag."""
-    return b"APPEND %s %s {%d+}\r\n" % (
-        client._normalise_folder(folder), seq_to_parenstr(flags).encode("ascii"), size)
+    return b"APPEND %s %s {%d%s}\r\n" % (
+        client._normalise_folder(folder), seq_to_parenstr(flags).encode("ascii"), size,
+        literal_mark)
 
 
 def logout_without_waiting(client: imapclient.IMAPClient) -> None:

@@ -18,7 +18,7 @@ from imapclient import exceptions as imap_exceptions
 
 from breezy import trace
 
-from . import credentials, errors, fast_commands, protocol_trace
+from . import capability_cache, credentials, errors, fast_commands, protocol_trace
 from .credentials import Password
 from .errors import printable
 from .settings import IMAPSettings
@@ -27,8 +27,10 @@ from .settings import IMAPSettings
 logging.getLogger("imapclient.imaplib").setLevel(logging.WARNING)
 
 
-def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
-    """Open the connection; with ``starttls`` upgrade it before anything else."""
+def connect(settings: IMAPSettings, remember: bool = True) -> imapclient.IMAPClient:
+    """Open the connection; with ``starttls`` upgrade it before anything else.
+    A greeting without capabilities is taken to mean those remembered from
+    the last connection (``capability_cache``), unless ``remember`` is off."""
     if settings.tunnel:
         return _open_tunnel(settings)
     warn_if_plaintext(settings)
@@ -42,9 +44,16 @@ def connect(settings: IMAPSettings) -> imapclient.IMAPClient:
             ssl_context=tls_context(settings)
             if settings.security == "imaps" else None,
             timeout=settings.timeout,
+            remembered_capabilities=capability_cache.remembered(settings)
+            if remember else None,
         )
         fast_commands.no_delay(client)
         _trace_conversation(client)
+        if client._imap.capabilities_source == "remembered":
+            trace.mutter("imapclient: capabilities remembered: %s",
+                         printable(" ".join(client._imap.capabilities)))
+        elif client._imap.state == "NONAUTH":
+            capability_cache.remember(settings, client.capabilities())
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
@@ -127,7 +136,23 @@ def logged_in(
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        method, pending = login(client, settings, password, commands)
+        try:
+            method, pending = login(client, settings, password, commands)
+        except errors.LoginRefused:
+            if client._imap.capabilities_source != "remembered":
+                raise
+            # Were they out of date?  Asked on a new connection (what was
+            # sent behind the refused login leaves this one unclear).
+            remembered = set(client._imap.capabilities)
+            close(client)
+            client = connect(settings, remember=False)
+            if set(client._imap.capabilities) == remembered:
+                raise
+            trace.mutter("imapclient: the remembered capabilities were stale")
+            if on_connected is not None:
+                on_connected(client)
+            commands = then(client) if callable(then) else then
+            method, pending = login(client, settings, password, commands)
         if given is None:
             credentials.offer_to_store(settings, password)
         yield Login(client, password, method, pending)
@@ -185,8 +210,9 @@ def login(
         else:  # imaplib sends commands in ASCII; it would crash
             raise errors.CannotSendCredentials(host=settings.host)
         # Cache what the login reply announced now: imaplib's SELECT
-        # flushes it, and asking again would cost a round trip.
-        client.capabilities()
+        # flushes it.  Nothing is asked: a round trip, and commands may be
+        # in flight behind the login (a literal awaited, a LOGOUT).
+        fast_commands.known_capabilities(client)
         if pending is None:
             pending = fast_commands.send_pipelined(client, then)
     return method, pending

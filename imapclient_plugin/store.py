@@ -116,7 +116,10 @@ class _AppendWithLogin:
     """The APPEND sent behind the login, in its turn (RFC 9051 5.5), and
     LOGOUT behind it when nothing follows: on a server that offers SASL-IR
     and LITERAL+, the whole connection is the greeting, one turn out and
-    one back.  ``fast_commands.append_command`` says when it is safe.
+    one back.  ``fast_commands.append_command`` says when the draft can go
+    along; where it cannot (LITERAL- and over 4 KiB: GMail), the command
+    goes with a synchronising literal, and the draft once the server,
+    logged in, says ``+`` (``fast_commands.append_line``).
 
     If the login is refused, the server refuses the APPEND too (not
     authenticated) and the login's error is reported; the caller keeps the
@@ -131,23 +134,30 @@ class _AppendWithLogin:
                  folder: drafts.DraftsFolder) -> None:
         self.settings, self.draft, self.folder = settings, draft, folder
         self.sent = self.answered = False
+        self.literal_to_follow = False
+        self.logout = ([fast_commands.LOGOUT] if draft.after_append is None
+                       or draft.after_append_is_local else [])
 
     def __call__(self, client) -> list[bytes]:
-        """The commands to send with the login (none where not safe)."""
-        drafts.check_append_limit(client, len(self.draft.data), self.settings.host)
-        append = fast_commands.append_command(client, self.folder.name, self.draft.data,
-                                              drafts.DRAFT_FLAGS)
-        if append is None:
-            return []
+        """The commands to send with the login."""
+        data, folder, flags = self.draft.data, self.folder.name, drafts.DRAFT_FLAGS
+        drafts.check_append_limit(client, len(data), self.settings.host)
         self.sent = True
-        nothing_follows = self.draft.after_append is None or self.draft.after_append_is_local
-        return [append, fast_commands.LOGOUT] if nothing_follows else [append]
+        append = fast_commands.append_command(client, folder, data, flags)
+        if append is not None:
+            return [append] + self.logout
+        self.literal_to_follow = True
+        return [fast_commands.append_line(client, folder, flags, len(data))]
 
     def outcome(self, login: session.Login) -> StoredDraft:
         client, settings, folder = login.client, self.settings, self.folder.name
         with session.translated_errors(settings, action="storing the draft",
                                        client=client):
-            reply, = _guarded(client, settings, folder, login.pending.replies)
+            if self.literal_to_follow:
+                reply = _guarded(client, settings, folder, lambda: login.pending.literal(
+                    self.draft.data, then=self.logout))
+            else:
+                reply, = _guarded(client, settings, folder, login.pending.replies)
             self.answered = True
             appended = drafts.check_appended(reply, folder, settings.host)
         _after_append(client, settings, folder, self.draft, appended)

@@ -498,3 +498,29 @@ class GMailSearch(CountCommands):
         self.raw_searches += 1
         tag, message_id, crlf = match.groups()
         return b'%s UID SEARCH HEADER Message-ID "%s"%s' % (tag, message_id, crlf or b"")
+
+
+class GreetingWithoutCapabilities(CountCommands):
+    """A greeting that does not list the capabilities, as GMail's does not;
+    LITERAL- where Dovecot says LITERAL+."""
+
+    def __init__(self, rewrite: Optional[Filter] = None) -> None:
+        super().__init__(rewrite)
+
+    def from_server(self, line: bytes) -> bytes:
+        if line.startswith(b"* OK [CAPABILITY "):
+            line = b"* OK " + line.split(b"] ", 1)[1]
+        return super().from_server(line.replace(b"LITERAL+", b"LITERAL-"))
+
+
+class WithoutInitialResponse(GreetingWithoutCapabilities):
+    """As GreetingWithoutCapabilities, and a server without SASL-IR: an
+    AUTHENTICATE with an initial response is refused."""
+
+    def __init__(self) -> None:
+        super().__init__(hide_capability(b"SASL-IR"))
+
+    def from_client(self, chunk: bytes) -> bytes:
+        chunk = re.sub(rb"^(\S+) AUTHENTICATE PLAIN \S+", rb"\1 AUTHENTICATE NOSUCH",
+                       chunk, flags=re.MULTILINE)
+        return super().from_client(chunk)

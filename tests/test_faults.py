@@ -12,7 +12,8 @@ import re
 import time
 
 from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
-                    CutInsideLiteral, Faults, HideFirstSearchHit, RefuseAppend,
+                    CutInsideLiteral, Faults, GreetingWithoutCapabilities,
+                    WithoutInitialResponse, HideFirstSearchHit, RefuseAppend,
                     RewritingProxy, SlowAppendReply, SlowUplink)
 
 
@@ -44,6 +45,13 @@ class ProxiedDovecotTestCase(fixtures.SendTestCase):
 
     def drafts(self):
         return self.server.messages(USER, "Drafts")
+
+    def commit_big_file(self, size: int) -> None:
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        self.build_tree_contents([("feature/big.bin", os.urandom(size))])
+        tree.add(["big.bin"])
+        tree.commit("Add a big file")
 
 
 class TestFaultsAroundAppend(ProxiedDovecotTestCase):
@@ -115,13 +123,6 @@ def connections(*faults_per_connection):
 class TestExactlyOnce(ProxiedDovecotTestCase):
     """Never a second draft: not on a slow link, not while the first
     connection may still complete, and not from a substring match."""
-
-    def commit_big_file(self, size: int) -> None:
-        from breezy.workingtree import WorkingTree
-        tree = WorkingTree.open("feature")
-        self.build_tree_contents([("feature/big.bin", os.urandom(size))])
-        tree.add(["big.bin"])
-        tree.commit("Add a big file")
 
     def test_slow_uplink_is_not_a_timeout(self):
         # About 3.3 MB of draft at 1 MB/s with imap_timeout = 1: the upload
@@ -241,13 +242,14 @@ class TestAppendWithLogin(ProxiedDovecotTestCase):
         self.assertEqual([], self.drafts())
         self.assertNotContainsString(self.get_log(), "wrong password")
 
-    def test_draft_with_a_login_line_waits_for_the_login(self):
+    def test_draft_with_a_login_line_waits_for_the_server(self):
         self.through_proxy(lambda n: Faults())
         self.run_bzr(["-Dimap", "send", "../trunk", "--body",
                       "Hello\na1 LOGIN mallory secret\n"], working_dir="feature")
         log = self.get_log()
-        self.assertContainsRe(log, r"imap C: \S+ AUTHENTICATE[^\n]*\n[^\n]*imap S: \S+ OK"
-                                   r"(.|\n)*imap C: \S+ APPEND")
+        # The command goes along, its literal only once logged in and asked.
+        self.assertContainsRe(log, r"imap C: \S+ APPEND [^\n]*\{\d+\}\n[^\n]*imap S: \S+ OK"
+                                   r"[^\n]*\n[^\n]*imap S: \+ [^\n]*\n[^\n]*imap C: <literal")
         (_flags, raw), = self.drafts()
         self.assertIn(b"a1 LOGIN mallory secret", raw)
 
@@ -274,3 +276,36 @@ class TestAppendWithLogin(ProxiedDovecotTestCase):
         self.assertNotStored(err, "received the whole draft but did not"
                              " confirm storing it within 1 seconds")
         self.assertEqual(1, proxy.connections)
+
+    def test_capabilities_remembered_when_the_greeting_has_none(self):
+        # GMail's way: no capabilities in the greeting, LITERAL-; a 10 KB
+        # draft goes as a synchronising literal, asked for once logged in.
+        self.commit_big_file(6000)
+        counters = [GreetingWithoutCapabilities() for _ in range(2)]
+        self.through_proxy(lambda n: counters[n], imap_revisions="False")
+        self.send()
+        self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
+        self.assertEqual([b"CAPABILITY", b"AUTHENTICATE", b"APPEND", b"LOGOUT"],
+                         counters[0].commands)
+        self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"], counters[1].commands)
+        self.assertContainsRe(self.get_log(), r"imap C: \S+ APPEND [^\n]*\{\d{5}\}\n"
+                              r"[^\n]*imap S: \S+ OK[^\n]*\n[^\n]*imap S: \+ [^\n]*\n"
+                              r"[^\n]*imap C: <literal")
+        self.assertEqual(2, len(self.drafts()))
+        for _flags, raw in self.drafts():  # the bundle arrived whole
+            bundle = parse(raw).get_payload()[-1].get_payload(decode=True)
+            self.assertIn(b"# Begin bundle", bundle)
+            self.assertGreater(len(bundle), 6000)
+
+    def test_stale_remembered_capabilities_are_replaced(self):
+        counters = [GreetingWithoutCapabilities(), WithoutInitialResponse(),
+                    WithoutInitialResponse()]
+        proxy = self.through_proxy(lambda n: counters[n], imap_revisions="False")
+        self.send()  # remembers SASL-IR
+        _, err = self.send()  # the server no longer offers it
+        self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 2\)')
+        self.assertEqual(3, proxy.connections)
+        self.assertEqual([b"AUTHENTICATE", b"APPEND"], counters[1].commands)
+        self.assertEqual([b"CAPABILITY", b"AUTHENTICATE", b"APPEND", b"LOGOUT"],
+                         counters[2].commands)
+        self.assertEqual(2, len(self.drafts()))
