@@ -202,9 +202,10 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
                          [parse(raw)["Subject"] for _f, raw in self.drafts()])
 
 
-class TestAppendWithLogin(ProxiedDovecotTestCase):
+class TestAppendWithLogin(TestFaultsAroundAppend):
     """With the folder known and SASL-IR and LITERAL+ offered, the APPEND
-    and LOGOUT go in the login's turn; every promise still holds."""
+    and LOGOUT go in the login's turn (the command alone, where the server
+    must ask for the draft); every promise still holds."""
 
     def through_proxy(self, faults, receive_buffer=None, **options) -> RewritingProxy:
         return super().through_proxy(faults, receive_buffer,
@@ -252,22 +253,6 @@ class TestAppendWithLogin(ProxiedDovecotTestCase):
                                    r"[^\n]*\n[^\n]*imap S: \+ [^\n]*\n[^\n]*imap C: <literal")
         (_flags, raw), = self.drafts()
         self.assertIn(b"a1 LOGIN mallory secret", raw)
-
-    def test_lost_reply_stores_one_draft(self):
-        proxy = self.through_proxy(first_connection(CutBeforeReply))
-        _, err = self.send()
-        self.assertContainsString(err, "Reconnecting to check whether the draft")
-        self.assertContainsString(err, "The draft was already there.")
-        self.assertEqual(1, len(self.drafts()))
-        self.assertEqual(2, proxy.connections)
-
-    def test_cut_inside_the_upload_is_retried_once(self):
-        proxy = self.through_proxy(first_connection(CutInsideLiteral))
-        _, err = self.send()
-        self.assertContainsString(err, "Reconnecting to check whether the draft")
-        self.assertNotContainsString(err, "already there")
-        self.assertEqual(1, len(self.drafts()))
-        self.assertEqual(2, proxy.connections)
 
     def test_server_slow_to_confirm_is_not_stored_twice(self):
         proxy = self.through_proxy(connections(lambda: SlowAppendReply(2.5)),
