@@ -463,6 +463,65 @@ def time_to_draft(ws: Workspace) -> None:
         check(extra <= 150, "+%.0f ms for IMAP (target <= 150 ms)" % extra))
 
 
+WHOLE_SEND_SIZES = (5, 50, 100)  # MB of directive
+WHOLE_SEND_RUNS = 3
+
+
+def measured(ws: Workspace, argv: list[str], cwd: str) -> tuple[float, int]:
+    """(wall seconds, peak RSS in bytes) of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, env=ws.env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    stderr = process.stderr.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        sys.exit("%s failed:\n%s" % (argv[:3], stderr[-2000:].decode("utf-8", "replace")))
+    return time.perf_counter() - start, usage.ru_maxrss * 1024
+
+
+def whole_send_memory(ws: Workspace, server: DovecotServer) -> None:
+    """Issue 10: brz send's peak RSS and time beside brz send -o's, the
+    same directive, at 5, 50 and 100 MB: the plugin may add one message
+    (the copy that is uploaded) and a second."""
+    brz = os.path.join(BIN, "brz")
+    curve = []
+    for megabytes in WHOLE_SEND_SIZES:
+        branch = "%s/big-%d" % (ws.root, megabytes)
+        ws.brz("branch", "-q", ws.trunk, branch)
+        # Random bytes: the bundle base64s them (about 1.35x).
+        ws.write(branch + "/blob.bin", os.urandom(megabytes * 1000000 * 100 // 135))
+        ws.brz("add", "-q", "blob.bin", cwd=branch)
+        ws.brz("commit", "-q", "-m", "Add a blob", cwd=branch)
+        out = os.path.join(ws.root, "directive.patch")
+        imap, offline = [], []
+        for _ in range(WHOLE_SEND_RUNS):
+            offline.append(measured(ws, [brz, "send", "-o", out, ws.trunk], branch))
+            imap.append(measured(ws, [brz, "send", ws.trunk], branch))
+        directive = os.path.getsize(out)
+        (_flags, draft), = server.messages(USER, "Drafts")[-1:]
+        message = len(draft)
+        with server.client(USER) as client:  # room for the next size
+            client.select_folder("Drafts")
+            client.delete_messages(client.search("ALL"))
+            client.expunge()
+        seconds = [statistics.median(t for t, _ in runs) for runs in (imap, offline)]
+        peaks = [statistics.median(m for _, m in runs) for runs in (imap, offline)]
+        extra_rss, extra_time = peaks[0] - peaks[1], seconds[0] - seconds[1]
+        curve.append((directive, extra_rss))
+        row("brz send, %d MB directive (%.0f MB message): peak RSS, wall time"
+            % (round(directive / 1e6), message / 1e6),
+            "%.0f MB, %.1f s" % (peaks[0] / 1e6, seconds[0]),
+            "%.0f MB, %.1f s brz send -o" % (peaks[1] / 1e6, seconds[1]),
+            check(extra_rss <= message and extra_time <= 1.0,
+                  "+%.0f MB (target <= one message, %.0f MB), +%.1f s (target <= 1 s)"
+                  % (extra_rss / 1e6, message / 1e6, extra_time)))
+    (d0, r0), (d1, r1) = curve[0], curve[-1]
+    row("brz send: extra peak RSS against directive size", "slope %.2f" % (
+        (r1 - r0) / (d1 - d0)), "-", "report only: %s" % ", ".join(
+        "%.0f MB at %.0f MB" % (r / 1e6, d / 1e6) for d, r in curve))
+
+
 UPLOAD_STEP = r"""
 import os, sys, time
 from breezy import config
@@ -529,6 +588,7 @@ def main() -> None:
         series_round_trips(ws, server)
         time_to_draft(ws)
         big_bundle(ws, server)
+        whole_send_memory(ws, server)
     finally:
         ws.cleanup()
         server.stop()

@@ -292,15 +292,19 @@ def fetched(client: imapclient.IMAPClient) -> dict:
 def append(
     client: imapclient.IMAPClient, folder: str, data: bytes, flags: tuple
 ) -> bytes:
-    """APPEND, without waiting for ``+`` where the server allows it."""
-    if not _unsynchronised_allowed(client, len(data)):
-        return client.append(folder, data, flags=flags)
+    """APPEND, without waiting for ``+`` where the server allows it; the
+    draft sent from the one copy given, in slices (imaplib's own APPEND
+    copies it to normalise line ends it already has)."""
     imap = client._imap
-    tag = imap._new_tag()
-    imap.send(b"%s %s" % (tag, _append_line(client, folder, flags, len(data))))
-    _send_with_progress(imap, data)
-    imap.send(CRLF)
-    kind, response = imap._command_complete("APPEND", tag)
+    if not _unsynchronised_allowed(client, len(data)):
+        kind, response = send_pipelined(
+            client, [append_line(client, folder, flags, len(data))]).literal(data)
+    else:
+        tag = imap._new_tag()
+        imap.send(b"%s %s" % (tag, _append_line(client, folder, flags, len(data))))
+        _send_with_progress(imap, data)
+        imap.send(CRLF)
+        kind, response = imap._command_complete("APPEND", tag)
     if kind != "OK":
         raise imap_exceptions.IMAPClientError("append failed: %s" % _text(response))
     return response[-1]

@@ -90,7 +90,7 @@ class IMAPDraftClient(MailClient):
         revision = self._revision
         if revision is None:
             return store_draft(settings, Draft(data, message["Message-ID"]))
-        first = revision.first()
+        first = revision.first(data, message["Message-ID"])
         if first is not None:
             return store_draft(settings, first)
         return store_draft(settings, Draft(data, message["Message-ID"]),

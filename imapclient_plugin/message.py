@@ -3,16 +3,26 @@
 The directive travels as readable 7bit/8bit text when it is clean UTF-8 with
 lines an IMAP server accepts, else as base64 so it arrives byte for byte.
 It is never quoted-printable (that garbles patches pasted from webmail).
+
+The email package holds a payload several times over while it builds and
+serialises a message (the encoded text, a list of its lines, the output
+buffer); a directive can be 100 MB.  So the message is built with a small
+placeholder where the directive goes, and ``draft_bytes`` writes the
+encoded directive into the serialised message in slices: the one copy that
+is uploaded, and nothing else the size of the directive.
 """
 
 from __future__ import annotations
 
+import base64
 import email.errors
 import email.parser
 import email.policy
 import email.utils
 import re
+import secrets
 import unicodedata
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Optional, Sequence
@@ -38,13 +48,13 @@ def build_draft(
     message_id: Optional[str] = None,
     in_reply_to: Optional[str] = None,
     references: Sequence[str] = (),
-) -> EmailMessage:
+) -> DraftMessage:
     """Return the draft message; ``to`` and ``sender`` may be empty.
 
     InvalidAddress if ``to`` is not a list of e-mail addresses.  Every text
     that reaches a header is made safe by ``header_text``.
     """
-    message = EmailMessage(policy=POLICY)
+    message = DraftMessage(policy=POLICY)
     recipients = addresses(to) if to and to.strip() else []
     sender_address = _sender_address(sender)
     # From, Date, Subject first, as git format-patch writes them: git
@@ -68,11 +78,67 @@ def build_draft(
     return message
 
 
-def draft_bytes(message: EmailMessage) -> bytes:
+@dataclass
+class _Payload:
+    """The attachment's content, kept out of the email package, and the
+    placeholder that stands for it in the serialised message."""
+
+    data: bytes
+    base64: bool
+    placeholder: bytes  # as serialised, CRLF included
+
+    def encoded_size(self) -> int:
+        if not self.base64:
+            return len(self.data) + self.data.count(b"\n")
+        lines, rest = divmod(len(self.data), BASE64_LINE_BYTES)
+        return lines * (BASE64_LINE_CHARS + 2) + (
+            (rest + 2) // 3 * 4 + 2 if rest else 0)
+
+    def write_encoded(self, out: memoryview) -> None:
+        """Into ``out``, as the email package would: base64 in 76-character
+        lines, or the text; CRLF line ends."""
+        data, position = memoryview(self.data), 0
+        step = BASE64_LINE_BYTES * 16384 if self.base64 else 1 << 20
+        for start in range(0, len(data), step):
+            piece = data[start:start + step]
+            piece = base64.encodebytes(piece) if self.base64 else bytes(piece)
+            piece = piece.replace(b"\n", b"\r\n")
+            out[position:position + len(piece)] = piece
+            position += len(piece)
+
+
+BASE64_LINE_BYTES = 57  # 76 characters, as email.policy.SMTP writes them
+BASE64_LINE_CHARS = 76
+
+
+class DraftMessage(EmailMessage):
+    """The draft as the email package sees it: the attachment's content is
+    a placeholder, the content itself is in ``payload``."""
+
+    payload: Optional[_Payload] = None
+
+
+def draft_bytes(message: DraftMessage) -> bytearray:
     """Serialise with CRLF line ends, as IMAP APPEND wants; UnsafeHeader if
-    the header block would not be exactly the headers that were set."""
-    data = message.as_bytes(policy=POLICY)
-    check_headers(data, message.keys())
+    the header block would not be exactly the headers that were set.
+
+    A bytearray, made at its final size and filled in place: a ``bytes``
+    would cost a second copy of the whole message."""
+    skeleton = message.as_bytes(policy=POLICY)
+    check_headers(skeleton[:skeleton.index(b"\r\n\r\n") + 4], message.keys())
+    payload = message.payload
+    if payload is None:
+        return bytearray(skeleton)
+    at = skeleton.find(payload.placeholder)
+    if at < 0 or skeleton.find(payload.placeholder, at + 1) >= 0:
+        raise UnsafeHeader("the attachment's place in the message is not unique")
+    head, tail = skeleton[:at], skeleton[at + len(payload.placeholder):]
+    size = payload.encoded_size()
+    data = bytearray(len(head) + size + len(tail))
+    out = memoryview(data)
+    out[:len(head)] = head
+    payload.write_encoded(out[len(head):len(head) + size])
+    out[len(head) + size:] = tail
     return data
 
 
@@ -235,30 +301,37 @@ def _body_text(body: Optional[str], filename: str) -> str:
 
 
 def _attach(
-    message: EmailMessage, attachment: bytes, filename: str, mime_subtype: str
+    message: DraftMessage, attachment: bytes, filename: str, mime_subtype: str
 ) -> None:
     """Attach with ``name=`` too (aerc and alpine name the file from it) and,
     as text, ``charset=utf-8`` (mutt reads a text part without one as
-    US-ASCII and garbles the patch)."""
-    text = clean_text(attachment)
-    if text is None:  # base64, byte for byte; UTF-8 is labelled so
+    US-ASCII and garbles the patch).  A placeholder goes in its place; the
+    content is in ``message.payload`` (see ``draft_bytes``)."""
+    marker = "brz-imapclient-%s" % secrets.token_hex(16)  # one base64 line
+    if not is_clean_text(attachment):  # base64, byte for byte; UTF-8 is labelled so
         params = {"name": filename}
         if _is_utf8(attachment):
             params["charset"] = "utf-8"
-        message.add_attachment(attachment, maintype="text", subtype=mime_subtype,
+        placeholder = marker.encode("ascii")
+        message.add_attachment(placeholder, maintype="text", subtype=mime_subtype,
                                filename=filename, params=params)
+        message.payload = _Payload(attachment, True,
+                                   base64.b64encode(placeholder) + b"\r\n")
     else:
         message.add_attachment(
-            text,
+            marker + "\n",
             subtype=mime_subtype,
             charset="utf-8",
-            cte="7bit" if text.isascii() else "8bit",
+            cte="7bit" if attachment.isascii() else "8bit",
             filename=filename,
             params={"name": filename},
         )
+        message.payload = _Payload(attachment, False, marker.encode("ascii") + b"\r\n")
 
 
 def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -266,18 +339,16 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def clean_text(data: bytes) -> Optional[str]:
-    """Return ``data`` as text if it survives a text MIME part unchanged.
+LONG_LINE = re.compile(rb"[^\n]{%d}" % (MAX_LINE_OCTETS + 1))
+
+
+def is_clean_text(data: bytes) -> bool:
+    """Whether ``data`` survives a text MIME part unchanged.
 
     That needs valid UTF-8, LF line ends only (no CR, which MIME text would
     turn into line breaks), a final newline, no NUL, and no line longer than
-    an IMAP server accepts.
+    an IMAP server accepts.  (Checked without copying ``data``.)
     """
     if b"\r" in data or b"\x00" in data or not data.endswith(b"\n"):
-        return None
-    if any(len(line) > MAX_LINE_OCTETS for line in data.split(b"\n")):
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+        return False
+    return LONG_LINE.search(data) is None and _is_utf8(data)

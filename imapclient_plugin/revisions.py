@@ -89,23 +89,23 @@ class NextRevision:
                 b"UID FETCH %d (%s)" % (previous.uid,
                                         drafts.MESSAGE_ID_FIELD.encode("ascii"))]
 
-    def first(self) -> Optional[Draft]:
-        """The draft, where there is no earlier one to look for: known
-        before connecting, and storing it tells the server nothing more."""
+    def first(self, data: bytes, message_id: str) -> Optional[Draft]:
+        """Where there is no earlier draft to look for, the one already
+        built (``data``) is the first revision: known before connecting,
+        and storing it tells the server nothing more."""
         if self.previous is not None:
             return None
-        return self._built(after_append_is_local=True)
+        self.data, self.message_id = data, message_id
+        return Draft(data, message_id, self._stored, after_append_is_local=True)
 
     def prepare(self, client, folder: str, replies: list) -> Draft:
         self.thread = thread_for(client, self.previous, replies)
-        return self._built(after_append_is_local=not self.thread.replaces)
-
-    def _built(self, after_append_is_local: bool) -> Draft:
         message = build_draft(subject=self.thread.subject(self.subject),
                               in_reply_to=self.thread.in_reply_to,
                               references=self.thread.references, **self.fields)
         self.data, self.message_id = draft_bytes(message), message["Message-ID"]
-        return Draft(self.data, self.message_id, self._stored, after_append_is_local)
+        return Draft(self.data, self.message_id, self._stored,
+                     after_append_is_local=not self.thread.replaces)
 
     def _stored(self, client, folder: str, appended: Appended) -> None:
         thread = self.thread

@@ -6,7 +6,7 @@ import email.policy
 from breezy import tests
 
 from ..imapclient_plugin.message import (
-    MAX_LINE_OCTETS, InvalidAddress, build_draft, clean_text, draft_bytes)
+    MAX_LINE_OCTETS, InvalidAddress, build_draft, draft_bytes, is_clean_text)
 
 DIRECTIVE = b"# Bazaar merge directive format 2 (Bazaar 0.90)\n=== modified\n"
 
@@ -162,12 +162,38 @@ class TestStructure(tests.TestCase):
 class TestCleanText(tests.TestCase):
 
     def test_clean(self):
-        self.assertEqual("a\nb\n", clean_text(b"a\nb\n"))
+        self.assertTrue(is_clean_text(b"a\nb\n"))
 
     def test_not_clean(self):
         for data in (b"a\r\n", b"a\x00\n", b"no final newline",
                      b"\xff\n", b"x" * (MAX_LINE_OCTETS + 1) + b"\n"):
-            self.assertIsNone(clean_text(data), data)
+            self.assertFalse(is_clean_text(data), data)
 
     def test_longest_allowed_line(self):
-        self.assertIsNotNone(clean_text(b"x" * MAX_LINE_OCTETS + b"\n"))
+        self.assertTrue(is_clean_text(b"x" * MAX_LINE_OCTETS + b"\n"))
+
+
+class TestAttachmentSpliced(tests.TestCase):
+    """The directive is written into the serialised message in place of a
+    placeholder, in slices: every length and both encodings come out as
+    the email package would write them."""
+
+    def test_base64_lengths_around_a_line(self):
+        for size in (0, 1, 2, 3, 56, 57, 58, 114, 115, 57 * 16384 + 1):
+            directive = bytes(range(256)) * (size // 256) + bytes(size % 256)
+            part = attachment_of(parse(build(attachment=directive)))
+            self.assertEqual("base64", part["Content-Transfer-Encoding"])
+            self.assertEqual(directive, part.get_payload(decode=True), size)
+            lines = part.get_payload().splitlines()
+            self.assertTrue(all(len(line) == 76 for line in lines[:-1]), size)
+
+    def test_text_with_slices_of_lines(self):
+        directive = b"# Bazaar merge directive format 2\n" + b"+a line\n" * 300000
+        data = build(attachment=directive)
+        part = attachment_of(parse(data))
+        self.assertEqual("7bit", part["Content-Transfer-Encoding"])
+        self.assertEqual(directive, decoded_attachment(part))
+        self.assertNotIn(b"brz-imapclient-", data)
+
+    def test_placeholder_is_gone(self):
+        self.assertNotIn(b"brz-imapclient-", build(attachment=b"\xff\x00"))
