@@ -212,17 +212,37 @@ def find_by_message_id(
                            message_id)
 
 
-def find_each(client: imapclient.IMAPClient, folder: str,
-              message_ids: list[str]) -> dict[str, list[int]]:
+def search_commands(folder: str, message_ids: list[str]) -> list[bytes]:
+    """SELECT ``folder`` and a SEARCH for each Message-ID, to send with the
+    login (``find_each``'s ``replies``): a refused login makes the server
+    refuse them all, a refused SELECT (no such folder) the SEARCHes, and
+    either reads as nothing found; nothing is changed by them."""
+    return [fast_commands.select_command(folder)] + [
+        _search_command(message_id) for message_id in message_ids]
+
+
+def _search_command(message_id: str) -> bytes:
+    return b"UID SEARCH HEADER Message-ID " + _quoted(message_id)
+
+
+def find_each(client: imapclient.IMAPClient, folder: str, message_ids: list[str],
+              replies: Optional[list] = None) -> dict[str, list[int]]:
     """For each Message-ID, the UIDs in ``folder`` with exactly it: one
     SELECT, all the SEARCHes in one turn (each answers with one untagged
     SEARCH, in order; should any fail, they are asked one at a time), one
-    FETCH to confirm the hits."""
-    if not message_ids or select(client, folder) is None:
+    FETCH to confirm the hits.  ``replies``: to ``search_commands``, where
+    they went with the login."""
+    if not message_ids:
         return {}
-    replies = fast_commands.pipelined(client, [
-        b"UID SEARCH HEADER Message-ID " + _quoted(message_id)
-        for message_id in message_ids])
+    if replies is not None:
+        if fast_commands.selected(client, replies[0]) is None:
+            return {}
+        replies = replies[1:]
+    elif select(client, folder) is None:
+        return {}
+    else:
+        replies = fast_commands.pipelined(client, [
+            _search_command(message_id) for message_id in message_ids])
     found = client._imap.untagged_responses.pop("SEARCH", [])
     if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in replies):
         found = [" ".join(map(str, client.search(["HEADER", "Message-ID", m]))).encode()

@@ -180,13 +180,22 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
     already is found in one turn and skipped, the rest goes up in one
     MULTIAPPEND where offered.  A lost connection is handled as for one
     draft: reconnect, look, store what is missing, look again."""
-    with session.logged_in(settings) as login:
+    remembered = folder_cache.remembered(settings)
+    known = settings.mailbox or remembered
+    ids = [m.message_id for m in messages]
+    then = drafts.search_commands(known, ids) if known else []
+    with session.logged_in(settings, then=then) as login:
         client = login.client
-        folder = _drafts_folder(client, settings, folder_cache.remembered(settings))
+        folder = _drafts_folder(client, settings, remembered)
+        # What is there is known from the searches sent with the login.
+        with session.translated_errors(settings, action="the Drafts folder",
+                                       client=client):
+            searched = {folder.name: login.pending.replies()} if then else {}
 
         def attempt(folder_name: str) -> list:
             try:
-                return _append_missing(client, settings, folder_name, messages)
+                return _append_missing(client, settings, folder_name, messages,
+                                       searched.pop(folder_name, None))
             except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
                 trace.note("%s Reconnecting to check which drafts arrived.", lost)
                 with session.logged_in(settings, password=login.password) as again:
@@ -212,14 +221,17 @@ def _rediscovering(client, settings: IMAPSettings, folder: drafts.DraftsFolder,
 
 
 def _append_missing(client, settings: IMAPSettings, folder: str,
-                    messages: Sequence[Draft], look_again: bool = False) -> list:
+                    messages: Sequence[Draft], searched: Optional[list] = None,
+                    look_again: bool = False) -> list:
     """The UID of each message (where the server says it), storing those
-    that are not there yet."""
+    that are not there yet.  ``searched``: the replies to
+    ``drafts.search_commands`` for ``folder``, where they were sent."""
     with session.translated_errors(settings, action="storing the drafts",
                                    client=client):
+        there = drafts.find_each(client, folder, [m.message_id for m in messages],
+                                 searched)
         drafts.check_append_limit(client, max(len(m.data) for m in messages),
                                   settings.host)
-        there = drafts.find_each(client, folder, [m.message_id for m in messages])
         for _ in [m for m in messages if there.get(m.message_id)]:
             trace.note("The draft was already there.")
         # Once per Message-ID, also where the input repeats one.

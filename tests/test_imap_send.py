@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 from . import fixtures
@@ -151,6 +152,16 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
         self.assertEqual(10, err.count("The draft was already there."))
         self.assertNotIn(b"APPEND", counter.commands)
         self.assertEqual(10, len(self.subjects()))
+
+    def test_what_is_there_is_asked_with_the_login(self):
+        self.through(lambda n: Faults())
+        self.run_bzr(["imap-send", "series.mbox"])  # finds the folder, remembers it
+        _, err = self.run_bzr(["-Dimap", "imap-send", "series.mbox"])
+        self.assertEqual(10, err.count("The draft was already there."))
+        first_turn = re.search(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ",
+                               self.get_log())
+        self.assertContainsRe(first_turn.group(0), r'imap C: \S+ SELECT "Drafts"')
+        self.assertEqual(10, first_turn.group(0).count("UID SEARCH HEADER Message-ID"))
 
     def test_without_multiappend_still_one_connection(self):
         counter = CountCommands(hide_capability(b"MULTIAPPEND"))
