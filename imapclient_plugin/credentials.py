@@ -14,7 +14,7 @@ from typing import Optional
 from breezy import config as _config
 from breezy import trace, ui
 
-from . import errors
+from . import errors, keyring_backend
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -80,6 +80,7 @@ def offer_to_store(settings: IMAPSettings, password: Password) -> None:
     import keyring
     from keyring.backends import fail
 
+    keyring_backend.prepare()
     if isinstance(keyring.get_keyring(), fail.Keyring):
         return
     if not ui.ui_factory.get_boolean(
@@ -102,6 +103,7 @@ def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
     from keyring.errors import KeyringLocked, NoKeyringError
 
     try:
+        keyring_backend.prepare()
         value = keyring.get_password(settings.host, settings.username)
     except NoKeyringError:
         return None, KEYRING_MISSING

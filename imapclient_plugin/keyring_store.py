@@ -12,6 +12,8 @@ from typing import Optional
 from breezy import trace
 from breezy.config import CredentialStore
 
+from . import keyring_backend
+
 
 class KeyringCredentialStore(CredentialStore):
     __doc__ = """The system keyring (service: the host, user: the user)."""
@@ -23,6 +25,7 @@ class KeyringCredentialStore(CredentialStore):
         if not host or not user:
             return None
         try:
+            keyring_backend.prepare()
             return keyring.get_password(host, user)
         except Exception as e:  # no backend, locked, broken: Breezy asks
             trace.mutter("imapclient: keyring credential store: %s",

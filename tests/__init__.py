@@ -14,6 +14,7 @@ TEST_MODULES = [
     "test_tunnel",
     "test_oauth2",
     "test_keyring_store",
+    "test_keyring_backend",
     "test_gmail",
     "test_secrets",
     "test_secret_service",

@@ -1,0 +1,85 @@
+"""The keyring backend keyring chose is remembered: later runs skip the
+choice (every installed backend imported and asked), unless what it
+depends on changed or the backend can no longer run."""
+
+from __future__ import annotations
+
+import keyring
+import keyring.backend
+import keyring.core
+from keyring.backends import chainer, fail
+
+from breezy import tests
+
+from ..imapclient_plugin import cache_files, keyring_backend
+
+
+class TestRememberedBackend(tests.TestCaseInTempDir):
+
+    def setUp(self):
+        super().setUp()
+        self.overrideEnv("PYTHON_KEYRING_BACKEND", None)
+        self.overrideEnv("XDG_CONFIG_HOME", self.test_dir + "/config")  # no keyringrc.cfg
+        previous = keyring.core._keyring_backend
+        self.addCleanup(setattr, keyring.core, "_keyring_backend", previous)
+        self.choices = 0  # processes in which keyring made its choice
+        self.choosing = False
+        choose = keyring.backend.get_all_keyring
+
+        def noted():
+            self.choosing = True
+            return choose()
+        self.overrideAttr(keyring.backend, "get_all_keyring", noted)
+
+    def fresh_process(self) -> object:
+        """As a new brz process: no backend yet; prepare, then the backend."""
+        keyring.core._keyring_backend = None
+        self.choosing = False
+        keyring_backend.prepare()
+        backend = keyring.get_keyring()
+        self.choices += self.choosing
+        return backend
+
+    def remembered(self):
+        return cache_files.load(keyring_backend.CACHE_FILE).get("backend")
+
+    def test_chosen_once_then_remembered(self):
+        first = self.fresh_process()
+        self.assertEqual(1, self.choices)
+        if isinstance(first, (chainer.ChainerBackend, fail.Keyring)):
+            self.assertIsNone(self.remembered())  # nothing worth remembering
+            return
+        self.assertEqual("%s.%s" % (type(first).__module__, type(first).__qualname__),
+                         self.remembered())
+        self.assertIs(type(first), type(self.fresh_process()))
+        self.assertEqual(1, self.choices)
+
+    def test_chosen_again_when_the_session_changes(self):
+        first = self.fresh_process()
+        self.overrideEnv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        self.assertIs(type(first), type(self.fresh_process()))
+        self.assertEqual(2, self.choices)
+
+    def test_a_backend_that_cannot_run_is_chosen_again(self):
+        first = self.fresh_process()
+        record = cache_files.load(keyring_backend.CACHE_FILE)
+        if not record:
+            raise tests.TestNotApplicable("keyring chose no single backend here")
+        record["backend"] = "keyring.backends.fail.Keyring"  # priority 0
+        cache_files.save(keyring_backend.CACHE_FILE, record)
+        self.assertIs(type(first), type(self.fresh_process()))
+        self.assertEqual(2, self.choices)
+        self.assertNotEqual("keyring.backends.fail.Keyring", self.remembered())
+
+    def test_the_users_choice_is_left_to_keyring(self):
+        self.overrideEnv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+        self.assertIsInstance(self.fresh_process(), fail.Keyring)
+        self.assertEqual(0, self.choices)
+        self.assertIsNone(self.remembered())
+
+    def test_a_backend_set_in_the_process_stays(self):
+        chosen = fail.Keyring()
+        keyring.set_keyring(chosen)
+        keyring_backend.prepare()
+        self.assertIs(chosen, keyring.get_keyring())
+        self.assertFalse(self.choosing)
