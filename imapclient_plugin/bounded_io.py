@@ -26,10 +26,12 @@ import signal
 import socket
 import ssl
 import struct
-import subprocess
 import termios
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
+    import subprocess
 
 DEFAULT_TIMEOUT = 60.0
 MAX_LINE = 1 << 20
@@ -186,6 +188,8 @@ class PipeIO(BoundedIO):
     def open(self, host="", port=None, timeout=None):
         self._start_bounds(timeout)
         self.host, self.port = host, port
+        import subprocess
+
         self.process = subprocess.Popen(
             host, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             start_new_session=True)
@@ -228,6 +232,8 @@ class PipeIO(BoundedIO):
                 pass
         if kill:
             _kill_group(process)
+        import subprocess
+
         try:
             process.wait(TUNNEL_EXIT_WAIT)
         except subprocess.TimeoutExpired:

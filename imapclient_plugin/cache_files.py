@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from breezy import bedding
 
@@ -26,6 +25,8 @@ def load(name: str) -> dict:
 
 def save(name: str, records: dict) -> None:
     """OSError if it cannot be written; the old file is then unchanged."""
+    import tempfile  # only here: most runs write nothing
+
     os.makedirs(os.path.dirname(path(name)), mode=0o700, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path(name)), suffix=".tmp")
     try:

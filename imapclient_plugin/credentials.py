@@ -8,7 +8,6 @@ logged or written anywhere but the keyring.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from typing import Optional
 
 from breezy import config as _config
@@ -119,6 +118,8 @@ def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
 
 def _from_command(option: str, command: str, what: str, timeout: float) -> str:
     """The first line the command prints; its output is never logged."""
+    import subprocess
+
     try:
         done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=timeout)
