@@ -273,15 +273,17 @@ def replace_unsent(client, thread: Thread) -> str:
     Returns what to tell the user.  The folder is still selected: the
     UIDs were found there, and only the APPEND came since.  STORE and UID
     EXPUNGE go in one turn: EXPUNGE removes those UIDs only if STORE
-    flagged them, so a failed STORE leaves them whole."""
+    flagged them, so a failed STORE leaves them whole.  LOGOUT goes with
+    them: this is the connection's last use (``store.Draft``)."""
     uids = ",".join(map(str, thread.replaces)).encode("ascii")
     store = b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uids
     if not client.has_capability("UIDPLUS"):
-        _check_replies(fast_commands.pipelined(client, [store]))
+        _check_replies(fast_commands.pipelined(client, [store, fast_commands.LOGOUT]))
         return ("Flagged the unsent draft of this merge request (UID %s) as"
                 " deleted (the server cannot expunge one message without"
                 " UIDPLUS)" % uids.decode())
-    _check_replies(fast_commands.pipelined(client, [store, b"UID EXPUNGE " + uids]))
+    _check_replies(fast_commands.pipelined(
+        client, [store, b"UID EXPUNGE " + uids, fast_commands.LOGOUT]))
     return "Replaced the unsent draft of this merge request (UID %s)" % uids.decode()
 
 

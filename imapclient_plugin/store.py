@@ -43,7 +43,8 @@ def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
 @dataclasses.dataclass
 class Draft:
     """A message to store, and what to do on the connection that stored it
-    (where the server said: folder name and APPENDUID) once it is there;
+    (where the server said: folder name and APPENDUID) once it is there:
+    the connection's last use, which may end with LOGOUT.
     ``after_append_is_local`` where that sends the server nothing."""
 
     data: bytes

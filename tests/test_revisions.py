@@ -53,10 +53,14 @@ class TestRevisions(fixtures.SendTestCase):
         (v1,) = [m for m in self.drafts() if m["Subject"] != "mine"]
 
         self.commit("Address review")
-        _, err = self.send()
+        _, err = self.send("-Dimap")
         self.assertContainsString(
             err, "Replaced the unsent draft of this merge request (UID 2) with"
             " the new one (UID 3).")
+        # The old draft goes in one turn after the APPEND's OK, LOGOUT with it.
+        self.assertContainsRe(self.get_log(), r"imap S: \S+ OK \[APPENDUID[^\n]*\n"
+                              r"[^\n]*imap C: \S+ UID STORE 2 [^\n]*\n"
+                              r"[^\n]*imap C: \S+ UID EXPUNGE 2\n[^\n]*imap C: \S+ LOGOUT")
         subjects = sorted(m["Subject"] for m in self.drafts())
         self.assertEqual(["[MERGE] Address review", "mine"], subjects)
         (v2,) = [m for m in self.drafts() if m["Subject"] != "mine"]
