@@ -140,14 +140,15 @@ class _AppendWithLogin:
                        or draft.after_append_is_local else [])
 
     def __call__(self, client) -> list[bytes]:
-        """The commands to send with the login."""
+        """The commands to send with the login (asked again if the login is
+        tried again on a new connection)."""
         data, folder, flags = self.draft.data, self.folder.name, drafts.DRAFT_FLAGS
         drafts.check_append_limit(client, len(data), self.settings.host)
         self.sent = True
         append = fast_commands.append_command(client, folder, data, flags)
+        self.literal_to_follow = append is None
         if append is not None:
             return [append] + self.logout
-        self.literal_to_follow = True
         return [fast_commands.append_line(client, folder, flags, len(data))]
 
     def outcome(self, login: session.Login) -> StoredDraft:

@@ -12,6 +12,7 @@ from keyring.backends import chainer, fail
 from breezy import tests
 
 from ..imapclient_plugin import cache_files, keyring_backend
+from . import fixtures
 
 
 class TestRememberedBackend(tests.TestCaseInTempDir):
@@ -24,12 +25,12 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
         self.addCleanup(setattr, keyring.core, "_keyring_backend", previous)
         self.choices = 0  # processes in which keyring made its choice
         self.choosing = False
-        choose = keyring.backend.get_all_keyring
 
-        def noted():
+        def installed():
+            """One backend installed, so keyring's choice is known here."""
             self.choosing = True
-            return choose()
-        self.overrideAttr(keyring.backend, "get_all_keyring", noted)
+            return [fixtures.MemoryKeyring()]
+        self.overrideAttr(keyring.backend, "get_all_keyring", installed)
 
     def fresh_process(self) -> object:
         """As a new brz process: no backend yet; prepare, then the backend."""
@@ -45,14 +46,19 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
 
     def test_chosen_once_then_remembered(self):
         first = self.fresh_process()
+        self.assertIsInstance(first, fixtures.MemoryKeyring)
         self.assertEqual(1, self.choices)
-        if isinstance(first, (chainer.ChainerBackend, fail.Keyring)):
-            self.assertIsNone(self.remembered())  # nothing worth remembering
-            return
         self.assertEqual("%s.%s" % (type(first).__module__, type(first).__qualname__),
                          self.remembered())
-        self.assertIs(type(first), type(self.fresh_process()))
+        self.assertIsInstance(self.fresh_process(), fixtures.MemoryKeyring)
         self.assertEqual(1, self.choices)
+
+    def test_a_chain_of_backends_is_not_remembered(self):
+        self.overrideAttr(keyring.backend, "get_all_keyring",
+                          lambda: [chainer.ChainerBackend()])
+        self.overrideAttr(chainer.ChainerBackend, "priority", 10)
+        self.assertIsInstance(self.fresh_process(), chainer.ChainerBackend)
+        self.assertIsNone(self.remembered())
 
     def test_chosen_again_when_the_session_changes(self):
         first = self.fresh_process()
@@ -63,8 +69,6 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
     def test_a_backend_that_cannot_run_is_chosen_again(self):
         first = self.fresh_process()
         record = cache_files.load(keyring_backend.CACHE_FILE)
-        if not record:
-            raise tests.TestNotApplicable("keyring chose no single backend here")
         record["backend"] = "keyring.backends.fail.Keyring"  # priority 0
         cache_files.save(keyring_backend.CACHE_FILE, record)
         self.assertIs(type(first), type(self.fresh_process()))
