@@ -392,6 +392,36 @@ def _gmail_rows(size: int, message_size: int, results: dict) -> None:
               " round trip the user does not need)" % (ours[2] - ours[0])))
 
 
+def first_send_round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> None:
+    """A first send, before any Drafts folder is configured or remembered:
+    the folder is found by a LIST sent with the login."""
+    cache = os.path.join(ws.root, ".cache", "breezy", "imapclient", "drafts-folders.json")
+    ws.brz("config", "--scope", "breezy", "--remove", "imap_mailbox")
+    proxy = LatencyProxy((server.host, server.port), ONE_WAY_DELAY)
+    try:
+        if os.path.exists(cache):
+            os.unlink(cache)
+        ws.use_server(proxy.port)
+        ws.send()
+        proxy.wait()
+    finally:
+        proxy.close()
+        ws.set(imap_mailbox="Drafts")
+        ws.use_server(server.port)
+    ours, ours_time = _all_turns(proxy)
+    git = LatencyProxy((server.host, server.port), ONE_WAY_DELAY)
+    try:
+        git_imap_send(ws, git.port, mbox)  # git needs imap.folder set
+        git.wait()
+    finally:
+        git.close()
+    theirs, theirs_time = _all_turns(git)
+    row("turns, whole connection: first send, folder found by LIST",
+        "%d (%.0f ms)" % (ours, ours_time * 1000),
+        "%d (%.0f ms) git imap-send, folder configured" % (theirs, theirs_time * 1000),
+        "report only")
+
+
 def revision_round_trips(ws: Workspace, server: DovecotServer) -> None:
     """Issue 9: the next revision of a merge request, replacing its unsent
     draft, costs at most one exchange (two turns) over a first send."""
@@ -618,6 +648,7 @@ def main() -> None:
         whole_command(ws, server, mbox)
         tls_round_trips(ws, server, mbox)
         gmail_round_trips(ws, server)
+        first_send_round_trips(ws, server, mbox)
         revision_round_trips(ws, server)
         series_round_trips(ws, server)
         time_to_draft(ws)

@@ -54,11 +54,13 @@ def find_drafts_folder(
     client: imapclient.IMAPClient,
     configured: Optional[str],
     remembered: Optional[str] = None,
+    listing: Optional[list] = None,
 ) -> DraftsFolder:
-    """The configured or remembered folder, else discover or create one."""
+    """The configured or remembered folder, else discover (in ``listing``,
+    if given) or create one."""
     if remembered and not configured:
         return DraftsFolder(remembered, REMEMBERED)
-    found, to_create = planned_drafts_folder(client, configured)
+    found, to_create = planned_drafts_folder(client, configured, listing)
     if found is not None:
         return found
     client.create_folder(to_create)
@@ -76,6 +78,20 @@ def planned_drafts_folder(
         return DraftsFolder(configured, CONFIGURED), configured
     return discover_drafts_folder(
         client, client.list_folders() if listing is None else listing)
+
+
+# Every folder, asked with the login where the Drafts folder is not known
+# yet: a refused login makes the server refuse it, and it changes nothing.
+LIST_ALL = b'LIST "" "*"'
+
+
+def listed(client: imapclient.IMAPClient, reply: tuple[str, list]) -> Optional[list]:
+    """The folders a LIST_ALL sent with the login listed (as imapclient's
+    ``list_folders`` gives them), or None if the server refused it."""
+    _kind, data = client._imap._untagged_response(reply[0], reply[1], "LIST")
+    if reply[0] != "OK":
+        return None
+    return client._proc_folder_list(data)
 
 
 def discover_drafts_folder(

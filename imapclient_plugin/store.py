@@ -73,6 +73,8 @@ def store_draft(settings: IMAPSettings, draft: Draft,
     if prepare is None and (settings.mailbox or remembered):
         with_login = _AppendWithLogin(settings, draft, drafts.find_drafts_folder(
             None, settings.mailbox, remembered))
+    elif prepare is None:  # the folder is to be found: LIST with the login
+        then = [drafts.LIST_ALL]
     try:
         with session.logged_in(settings, then=with_login or then) as login:
             if with_login is not None and with_login.sent:
@@ -94,7 +96,7 @@ def _store_on(login: session.Login, settings: IMAPSettings, remembered: Optional
               draft: Draft, prepare: Optional[Callable[[object, str, list], Draft]],
               ) -> StoredDraft:
     client, password = login.client, login.password
-    folder = _drafts_folder(client, settings, remembered)
+    folder = _drafts_folder(client, settings, remembered, _listing(login, prepare))
     with session.translated_errors(settings, action="the Drafts folder"):
         if prepare is not None:
             draft = prepare(client, folder.name, login.pending.replies())
@@ -111,6 +113,14 @@ def _store_on(login: session.Login, settings: IMAPSettings, remembered: Optional
     folder, (uid, on_this_connection) = _rediscovering(client, settings, folder, attempt)
     link = _web_link(client, settings, draft.message_id) if on_this_connection else None
     return StoredDraft(folder, uid, link)
+
+
+def _listing(login: session.Login, prepare) -> Optional[list]:
+    """What the LIST sent with the login listed, where one was sent."""
+    if prepare is not None:
+        return None
+    replies = login.pending.replies()
+    return drafts.listed(login.client, replies[0]) if replies else None
 
 
 class _AppendWithLogin:
@@ -185,14 +195,16 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
     remembered = folder_cache.remembered(settings)
     known = settings.mailbox or remembered
     ids = [m.message_id for m in messages]
-    then = drafts.search_commands(known, ids) if known else []
+    then = drafts.search_commands(known, ids) if known else [drafts.LIST_ALL]
     with session.logged_in(settings, then=then) as login:
         client = login.client
-        folder = _drafts_folder(client, settings, remembered)
-        # What is there is known from the searches sent with the login.
         with session.translated_errors(settings, action="the Drafts folder",
                                        client=client):
-            searched = {folder.name: login.pending.replies()} if then else {}
+            replies = login.pending.replies()
+        listing = drafts.listed(client, replies[0]) if not known and replies else None
+        folder = _drafts_folder(client, settings, remembered, listing)
+        # What is there is known from the searches sent with the login.
+        searched = {folder.name: replies} if known else {}
 
         def attempt(folder_name: str) -> list:
             try:
@@ -257,11 +269,13 @@ def _web_link(client, settings: IMAPSettings, message_id: str) -> Optional[str]:
     return drafts.gmail_link(client, message_id, settings.username)
 
 
-def _drafts_folder(client, settings: IMAPSettings,
-                   remembered: Optional[str]) -> drafts.DraftsFolder:
-    """Find (and remember) the folder; a remembered one costs no LIST."""
+def _drafts_folder(client, settings: IMAPSettings, remembered: Optional[str],
+                   listing: Optional[list] = None) -> drafts.DraftsFolder:
+    """Find (and remember) the folder; a remembered one costs no LIST, nor
+    does one found in ``listing`` (a LIST sent with the login)."""
     with session.translated_errors(settings, action="the Drafts folder"):
-        folder = drafts.find_drafts_folder(client, settings.mailbox, remembered)
+        folder = drafts.find_drafts_folder(client, settings.mailbox, remembered,
+                                           listing)
     trace.mutter("imapclient: drafts folder %r, %s", folder.name, folder.how_found)
     if folder.how_found == drafts.CREATED:
         trace.note('Created the folder "%s" for drafts.', printable(folder.name))
