@@ -70,16 +70,18 @@ def store_draft(settings: IMAPSettings, draft: Draft,
     """
     remembered = folder_cache.remembered(settings)
     with_login = None
+    listed_with_login = False
     if prepare is None and (settings.mailbox or remembered):
         with_login = _AppendWithLogin(settings, draft, drafts.find_drafts_folder(
             None, settings.mailbox, remembered))
     elif prepare is None:  # the folder is to be found: LIST with the login
-        then = [drafts.LIST_ALL]
+        then, listed_with_login = [drafts.LIST_ALL], True
     try:
         with session.logged_in(settings, then=with_login or then) as login:
             if with_login is not None and with_login.sent:
                 return with_login.outcome(login)
-            return _store_on(login, settings, remembered, draft, prepare)
+            listing = _listed_with_login(login, settings) if listed_with_login else None
+            return _store_on(login, settings, remembered, listing, draft, prepare)
     except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
         if with_login is None or not with_login.sent or with_login.answered:
             raise
@@ -93,10 +95,11 @@ def store_draft(settings: IMAPSettings, draft: Draft,
 
 
 def _store_on(login: session.Login, settings: IMAPSettings, remembered: Optional[str],
-              draft: Draft, prepare: Optional[Callable[[object, str, list], Draft]],
+              listing: Optional[list], draft: Draft,
+              prepare: Optional[Callable[[object, str, list], Draft]],
               ) -> StoredDraft:
     client, password = login.client, login.password
-    folder = _drafts_folder(client, settings, remembered, _listing(login, prepare))
+    folder = _drafts_folder(client, settings, remembered, listing)
     with session.translated_errors(settings, action="the Drafts folder"):
         if prepare is not None:
             draft = prepare(client, folder.name, login.pending.replies())
@@ -115,12 +118,12 @@ def _store_on(login: session.Login, settings: IMAPSettings, remembered: Optional
     return StoredDraft(folder, uid, link)
 
 
-def _listing(login: session.Login, prepare) -> Optional[list]:
-    """What the LIST sent with the login listed, where one was sent."""
-    if prepare is not None:
-        return None
-    replies = login.pending.replies()
-    return drafts.listed(login.client, replies[0]) if replies else None
+def _listed_with_login(login: session.Login, settings: IMAPSettings) -> Optional[list]:
+    """What the ``drafts.LIST_ALL`` sent with the login listed (None if the
+    server refused it)."""
+    with session.translated_errors(settings, action="the Drafts folder",
+                                   client=login.client):
+        return drafts.listed(login.client, login.pending.replies()[0])
 
 
 class _AppendWithLogin:
@@ -198,13 +201,13 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
     then = drafts.search_commands(known, ids) if known else [drafts.LIST_ALL]
     with session.logged_in(settings, then=then) as login:
         client = login.client
-        with session.translated_errors(settings, action="the Drafts folder",
-                                       client=client):
-            replies = login.pending.replies()
-        listing = drafts.listed(client, replies[0]) if not known and replies else None
+        searched = {}  # what is there, from the searches sent with the login
+        if known:
+            with session.translated_errors(settings, action="the Drafts folder",
+                                           client=client):
+                searched[known] = login.pending.replies()
+        listing = None if known else _listed_with_login(login, settings)
         folder = _drafts_folder(client, settings, remembered, listing)
-        # What is there is known from the searches sent with the login.
-        searched = {folder.name: replies} if known else {}
 
         def attempt(folder_name: str) -> list:
             try:

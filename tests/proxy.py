@@ -524,3 +524,12 @@ class WithoutInitialResponse(GreetingWithoutCapabilities):
         chunk = re.sub(rb"^(\S+) AUTHENTICATE PLAIN \S+", rb"\1 AUTHENTICATE NOSUCH",
                        chunk, flags=re.MULTILINE)
         return super().from_client(chunk)
+
+
+class CutInTheListing(Faults):
+    """The connection dies while the server lists the folders."""
+
+    def from_server(self, line: bytes) -> bytes:
+        if line.startswith(b"* LIST "):
+            raise Cut()
+        return line

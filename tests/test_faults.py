@@ -12,7 +12,7 @@ import re
 import time
 
 from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
-                    CutInsideLiteral, Faults, GreetingWithoutCapabilities,
+                    CutInsideLiteral, CutInTheListing, Faults, GreetingWithoutCapabilities,
                     WithoutInitialResponse, HideFirstSearchHit, RefuseAppend,
                     RewritingProxy, SlowAppendReply, SlowUplink)
 
@@ -112,6 +112,16 @@ class TestFaultsAroundAppend(ProxiedDovecotTestCase):
     def test_trycreate(self):
         self.assertRefused(b"NO [TRYCREATE] Mailbox doesn't exist: Drafts",
                            'refused the folder "Drafts"', "TRYCREATE")
+
+
+class TestFirstSend(ProxiedDovecotTestCase):
+    """No folder configured or remembered: a LIST goes with the login."""
+
+    def test_lost_while_listing_the_folders(self):
+        self.through_proxy(every_connection(CutInTheListing))
+        _, err = self.send(retcode=3)
+        self.assertNotStored(err, "The connection to the IMAP server 127.0.0.1 was lost")
+        self.assertEqual([], self.drafts())
 
 
 def connections(*faults_per_connection):
