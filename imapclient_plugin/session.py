@@ -36,6 +36,7 @@ def connect(settings: IMAPSettings, remember: bool = True) -> imapclient.IMAPCli
     warn_if_plaintext(settings)
     trace.mutter("imapclient: connecting to %s port %d (%s)",
                  settings.host, settings.port, settings.security)
+    remembered = capability_cache.remembered(settings) if remember else None
     with translated_errors(settings, connecting=True):
         client = fast_commands.Client(
             settings.host,
@@ -44,15 +45,15 @@ def connect(settings: IMAPSettings, remember: bool = True) -> imapclient.IMAPCli
             ssl_context=tls_context(settings)
             if settings.security == "imaps" else None,
             timeout=settings.timeout,
-            remembered_capabilities=capability_cache.remembered(settings)
-            if remember else None,
+            remembered_capabilities=remembered,
         )
         fast_commands.no_delay(client)
         _trace_conversation(client)
         if client._imap.capabilities_source == "remembered":
             trace.mutter("imapclient: capabilities remembered: %s",
                          printable(" ".join(client._imap.capabilities)))
-        elif client._imap.state == "NONAUTH":
+        elif (client._imap.state == "NONAUTH"
+              and set(client.capabilities()) != set(remembered or ())):
             capability_cache.remember(settings, client.capabilities())
         if settings.security == "starttls":
             _start_tls(client, settings)
@@ -122,11 +123,16 @@ def logged_in(
     keyring_state = "unused"
     if given is None and not settings.tunnel:
         password, keyring_state = credentials.stored_password(settings)
-    client = connect(settings)
-    try:
+
+    def connected(client: imapclient.IMAPClient) -> Sequence[bytes]:
+        """Show ``client`` to ``on_connected``; the commands for its login."""
         if on_connected is not None:
             on_connected(client)
-        commands = then(client) if callable(then) else then
+        return then(client) if callable(then) else then
+
+    client = connect(settings)
+    try:
+        commands = connected(client)
         if is_preauthenticated(client):
             with translated_errors(settings):
                 pending = fast_commands.send_pipelined(client, commands)
@@ -149,10 +155,7 @@ def logged_in(
             if set(client._imap.capabilities) == remembered:
                 raise
             trace.mutter("imapclient: the remembered capabilities were stale")
-            if on_connected is not None:
-                on_connected(client)
-            commands = then(client) if callable(then) else then
-            method, pending = login(client, settings, password, commands)
+            method, pending = login(client, settings, password, connected(client))
         if given is None:
             credentials.offer_to_store(settings, password)
         yield Login(client, password, method, pending)
