@@ -9,7 +9,7 @@ from breezy import config as _config
 from breezy import trace
 from breezy.branch import Branch
 from breezy.commands import Command
-from breezy.errors import NotBranchError
+from breezy.errors import NotBranchError, UnsupportedFormatError
 from breezy.option import Option
 
 from . import credentials, drafts, errors, session
@@ -177,11 +177,34 @@ def _settings():
     return read_settings(config, identity_address(identity(config)))
 
 
-def _config_stack():
-    try:
-        return Branch.open_containing(".")[0].get_config_stack()
-    except NotBranchError:
-        return _config.GlobalStack()
+# The formats whose branches have a config of their own (branch.conf; the
+# git user's name and e-mail).
+BRANCH_DIRS = (".bzr", ".git")
+
+
+def _config_stack() -> _config.Stack:
+    """The config of the branch the current directory is in, else the
+    global one.  Breezy is asked only where a .bzr or .git is above: it
+    would otherwise probe every format it knows, foreign ones too (some
+    10 ms, and Subversion's or Mercurial's is an error, not "no branch")."""
+    if has_branch_dir_above(os.getcwd()):
+        try:
+            return Branch.open_containing(".")[0].get_config_stack()
+        except (NotBranchError, UnsupportedFormatError) as e:  # svn, hg too
+            trace.mutter("imapclient: no branch here (%s): global settings",
+                         type(e).__name__)
+    return _config.GlobalStack()
+
+
+def has_branch_dir_above(directory: str) -> bool:
+    """A .bzr or .git in ``directory`` or one of its parents."""
+    while True:
+        if any(os.path.lexists(os.path.join(directory, name)) for name in BRANCH_DIRS):
+            return True
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
 
 
 def _read(path: str) -> bytes:

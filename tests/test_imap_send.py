@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 
+from breezy.branch import Branch
+
+from ..imapclient_plugin import commands
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 from .proxy import (CountCommands, CutInsideLiteral, Faults, RewritingProxy,
@@ -18,6 +22,9 @@ MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
         b"From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\n"
         b"From: A Dev <a@example.com>\nDate: Tue, 24 Nov 2026 09:00:01 +0000\n"
         b"Subject: [PATCH 2/2] Second\n\n>From the start.\n>>From a quoted line.\n")
+
+
+NOTE = b"From: a@example.com\nSubject: hand-written\n\nHello\n"
 
 
 class TestImapSend(fixtures.SendTestCase):
@@ -101,6 +108,42 @@ class TestImapSend(fixtures.SendTestCase):
         (part,) = list(message.iter_attachments())
         self.assertEqual("fix.patch", part.get_filename())
         self.assertEqual(patch, fixtures.attachment_bytes(message))
+
+    def test_settings_of_the_branch_it_runs_in(self):
+        """Run inside a branch, its branch.conf applies, as for brz send."""
+        server = fixtures.start_dovecot(self)
+        self.configure(server)
+        stack = Branch.open("feature").get_config_stack()
+        stack.set("imap_mailbox", "INBOX")
+        stack.store.save()
+        self.build_tree_contents([("feature/note.eml", NOTE)])
+        self.run_bzr(["imap-send", "note.eml"], working_dir="feature")
+        self.assertEqual([], server.messages(USER, "Drafts"))
+        ((_flags, raw),) = server.messages(USER, "INBOX")
+        self.assertEqual("hand-written", parse(raw)["Subject"])
+
+    def test_in_a_subversion_checkout(self):
+        """Not a branch Breezy can read: the global settings, no error."""
+        server = fixtures.start_dovecot(self)
+        self.configure(server)
+        self.build_tree(["checkout/", "checkout/.svn/"])
+        self.build_tree_contents([("checkout/note.eml", NOTE)])
+        _, err = self.run_bzr(["imap-send", "note.eml"], working_dir="checkout")
+        self.assertContainsString(err, 'Draft saved to "Drafts"')
+        self.assertEqual(1, len(server.messages(USER, "Drafts")))
+
+    def test_branch_dirs_looked_for_up_to_the_root(self):
+        root = tempfile.mkdtemp(prefix="brz-imapclient-test-")
+        self.addCleanup(shutil.rmtree, root)
+        inner = os.path.join(root, "a", "b")
+        os.makedirs(inner)
+        if commands.has_branch_dir_above(root):
+            self.skipTest("a .bzr or .git above %s" % root)
+        self.assertFalse(commands.has_branch_dir_above(inner))
+        with open(os.path.join(root, "a", ".git"), "w") as f:  # a worktree's
+            f.write("gitdir: elsewhere\n")
+        self.assertTrue(commands.has_branch_dir_above(inner))
+        self.assertFalse(commands.has_branch_dir_above(root))
 
     def test_missing_file(self):
         self.configure(imap_server="imap.example.com")
