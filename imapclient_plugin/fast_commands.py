@@ -23,7 +23,7 @@ import contextlib
 import imaplib
 import re
 import socket
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -50,14 +50,25 @@ class _GreetingCapabilities:
 
     After STARTTLS (imapclient 4 has imaplib call this again) nothing is
     asked here: ``Client.capabilities`` asks once over TLS.
+
+    ``before_greeting`` is called once connected (and past the TLS
+    handshake), before the greeting is read: work done there takes no time
+    of its own while the greeting is on its way.
     """
 
     _greeted = False
     capabilities_source = "asked"
 
-    def __init__(self, *args, remembered: Optional[tuple] = None, **kwargs) -> None:
+    def __init__(self, *args, remembered: Optional[tuple] = None,
+                 before_greeting: Optional[Callable[[], None]] = None, **kwargs) -> None:
         self._remembered = remembered
+        self._before_greeting = before_greeting
         super().__init__(*args, **kwargs)
+
+    def _connect(self) -> None:
+        if self._before_greeting is not None:
+            self._before_greeting()
+        super()._connect()
 
     def _get_capabilities(self) -> None:
         if self._greeted:
@@ -101,19 +112,21 @@ class Client(imapclient.IMAPClient):
     """
 
     def __init__(self, *args, remembered_capabilities: Optional[tuple] = None,
+                 before_greeting: Optional[Callable[[], None]] = None,
                  **kwargs) -> None:
         self._remembered_capabilities = remembered_capabilities
+        self._before_greeting = before_greeting
         super().__init__(*args, **kwargs)
 
     def _create_IMAP4(self):
         timeout = getattr(self._timeout, "connect", None)
         if self.stream:
             return _TunnelIMAP4(self.host, timeout)
-        remembered = self._remembered_capabilities
+        extra = dict(remembered=self._remembered_capabilities,
+                     before_greeting=self._before_greeting)
         if self.ssl:
-            return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout,
-                             remembered=remembered)
-        return _PlainIMAP4(self.host, self.port, timeout, remembered=remembered)
+            return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout, **extra)
+        return _PlainIMAP4(self.host, self.port, timeout, **extra)
 
     def _set_read_timeout(self) -> None:
         # imapclient 4.1.0 sets it on the socket, which a tunnel (pipes)

@@ -27,10 +27,13 @@ from .settings import IMAPSettings
 logging.getLogger("imapclient.imaplib").setLevel(logging.WARNING)
 
 
-def connect(settings: IMAPSettings, remember: bool = True) -> imapclient.IMAPClient:
+def connect(settings: IMAPSettings, remember: bool = True,
+            before_greeting: Optional[Callable[[], None]] = None) -> imapclient.IMAPClient:
     """Open the connection; with ``starttls`` upgrade it before anything else.
     A greeting without capabilities is taken to mean those remembered from
-    the last connection (``capability_cache``), unless ``remember`` is off."""
+    the last connection (``capability_cache``), unless ``remember`` is off.
+    ``before_greeting`` runs once connected (past the TLS handshake for
+    imaps), while the greeting is on its way."""
     if settings.tunnel:
         return _open_tunnel(settings)
     warn_if_plaintext(settings)
@@ -46,6 +49,7 @@ def connect(settings: IMAPSettings, remember: bool = True) -> imapclient.IMAPCli
             if settings.security == "imaps" else None,
             timeout=settings.timeout,
             remembered_capabilities=remembered,
+            before_greeting=before_greeting,
         )
         fast_commands.no_delay(client)
         _trace_conversation(client)
@@ -111,18 +115,21 @@ def logged_in(
     closed afterwards.  ``on_connected`` sees the client before login.
 
     Given ``password``, logs in with it: no lookup, no offer to store it.
-    Otherwise a stored password (keyring, authentication.conf) is read
-    before connecting, so its latency is not added to the server's; only a
-    missing one is asked for, once the server is known to be there.  (A
-    tunnel may be preauthenticated, so it is connected to first.)
+    Otherwise the stored password (keyring, a password or token command,
+    authentication.conf) is read once connected, and over TLS once the
+    certificate is checked: nothing is looked up, or unlocked, for a server
+    that is down or not the right one.  Without STARTTLS that is while the
+    greeting is on its way, so the lookup adds no time of its own.  Only a
+    missing password is asked for, once the server has greeted.  (A tunnel
+    may be preauthenticated: it is looked up only if needed.)
     The commands ``then`` (or ``then(client)``, once connected) are sent
     with the login, in its turn where it takes one; the Login has their
     replies.
     """
     given = password
     keyring_state = "unused"
-    if given is None and not settings.tunnel:
-        password, keyring_state = credentials.stored_password(settings)
+    lookup = (_StoredPassword(settings) if given is None and not settings.tunnel
+              else None)
 
     def connected(client: imapclient.IMAPClient) -> Sequence[bytes]:
         """Show ``client`` to ``on_connected``; the commands for its login."""
@@ -130,8 +137,12 @@ def logged_in(
             on_connected(client)
         return then(client) if callable(then) else then
 
-    client = connect(settings)
+    # With STARTTLS the greeting comes before the certificate is checked.
+    early = lookup if settings.security != "starttls" else None
+    client = connect(settings, before_greeting=early)
     try:
+        if lookup is not None:
+            password, keyring_state = lookup.result()
         commands = connected(client)
         if is_preauthenticated(client):
             with translated_errors(settings):
@@ -161,6 +172,30 @@ def logged_in(
         yield Login(client, password, method, pending)
     finally:
         close(client)
+
+
+class _StoredPassword:
+    """``credentials.stored_password``, called by ``connect`` while the
+    greeting is on its way; its error, if any, is raised by ``result``
+    (never inside the connection's own error handling)."""
+
+    def __init__(self, settings: IMAPSettings) -> None:
+        self._settings = settings
+        self._found: Optional[tuple[Optional[Password], str]] = None
+        self._error: Optional[Exception] = None
+
+    def __call__(self) -> None:
+        if self._found is None and self._error is None:
+            try:
+                self._found = credentials.stored_password(self._settings)
+            except Exception as e:
+                self._error = e
+
+    def result(self) -> tuple[Optional[Password], str]:
+        self()
+        if self._error is not None:
+            raise self._error
+        return self._found
 
 
 def is_preauthenticated(client: imapclient.IMAPClient) -> bool:

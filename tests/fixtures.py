@@ -60,6 +60,16 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError("not in the keyring")
 
 
+class CountingKeyring(MemoryKeyring):
+    """A MemoryKeyring that counts its lookups."""
+
+    lookups = 0
+
+    def get_password(self, service, username):
+        self.lookups += 1
+        return super().get_password(service, username)
+
+
 class FailingKeyring(KeyringBackend):
     """A backend whose every lookup raises ``error``."""
 

@@ -332,11 +332,13 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         self.assertNotStored(err, "port must be a number")
 
     def test_connection_refused(self):
+        keyring = fixtures.use_keyring(self, fixtures.CountingKeyring())
         self.configure(imap_server="imap://127.0.0.1:%d" % free_port(),
                        imap_security="none", imap_username=USER)
         _, err = self.send(retcode=3)
         self.assertNotStored(err, "Cannot connect to the IMAP server 127.0.0.1",
                              "refused")
+        self.assertEqual(0, keyring.lookups)  # no server: no keyring prompt
 
     def test_host_name_that_does_not_resolve(self):
         # No DNS traffic may leave this machine: getaddrinfo fails as the

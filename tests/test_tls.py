@@ -30,8 +30,7 @@ class TestTLS(fixtures.SendTestCase):
         scheme = "imaps" if security == "imaps" else "imap"
         options = dict(imap_server="%s://127.0.0.1:%d" % (scheme, port),
                        imap_username=USER)
-        if trust_ca:
-            options["imap_ca_certs"] = self.ca_path
+        options["imap_ca_certs"] = self.ca_path if trust_ca else ""
         self.configure(**options)
 
     def assertNoLoginAttempt(self, server):
@@ -92,6 +91,20 @@ class TestTLS(fixtures.SendTestCase):
         _, err = self.send(retcode=3)
         self.assertNotStored(err, "certificate was refused", "imap_ca_certs")
         self.assertNoLoginAttempt(server)
+
+    def test_keyring_not_read_for_an_untrusted_server(self):
+        """The password is looked up only once the certificate is checked."""
+        for security in ("imaps", "starttls"):
+            server = self.start_tls_dovecot()
+            keyring = fixtures.use_keyring(self, fixtures.CountingKeyring())
+            self.configure_tls(server, security, trust_ca=False)
+            _, err = self.send(retcode=3)
+            self.assertNotStored(err, "certificate was refused")
+            self.assertEqual(0, keyring.lookups, security)
+            self.configure_tls(server, security)
+            keyring.set_password(server.host, USER, PASSWORD)
+            self.send()
+            self.assertEqual(1, keyring.lookups, security)
 
     def test_wrong_host_name_is_refused(self):
         server = self.start_tls_dovecot("imap.example.org")
