@@ -172,6 +172,13 @@ class TestCleanText(tests.TestCase):
     def test_longest_allowed_line(self):
         self.assertTrue(is_clean_text(b"x" * MAX_LINE_OCTETS + b"\n"))
 
+    def test_long_line_anywhere(self):
+        long, ok = b"x" * (MAX_LINE_OCTETS + 1) + b"\n", b"x" * MAX_LINE_OCTETS + b"\n"
+        for lines in ([long, ok], [ok, long], [ok, long, ok], [b"\n", long],
+                      [ok, b"\n", long, b"\n"]):
+            self.assertFalse(is_clean_text(b"".join(lines)), lines)
+        self.assertTrue(is_clean_text(b"\n" + ok + b"\n" + ok))
+
 
 class TestAttachmentSpliced(tests.TestCase):
     """The directive is written into the serialised message in place of a
