@@ -19,6 +19,7 @@ import imapclient
 from imapclient.imapclient import DRAFT, DRAFTS, SEEN
 
 from . import errors, fast_commands
+from .draft_data import DraftData, whole
 from .session import server_text
 
 COMMON_DRAFTS_NAMES = (
@@ -140,7 +141,7 @@ class Appended(NamedTuple):
 
 
 def append_draft(
-    client: imapclient.IMAPClient, folder: str, data: bytes, host: str
+    client: imapclient.IMAPClient, folder: str, data: DraftData, host: str
 ) -> Appended:
     """APPEND with \\Draft and \\Seen; where it went, when the server says."""
     with _refusals(folder, host):
@@ -171,15 +172,18 @@ def check_appended(reply: tuple[str, list], folder: str, host: str) -> Appended:
 MULTI_APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)
 
 
-def append_many(client: imapclient.IMAPClient, folder: str, messages: list[bytes],
+def append_many(client: imapclient.IMAPClient, folder: str, messages: list[DraftData],
                 host: str) -> list[Optional[int]]:
     """APPEND each message; with MULTIAPPEND (RFC 3502) in one command, all
-    or none.  Returns their UIDs where the server says them."""
-    if len(messages) < 2 or not client.has_capability("MULTIAPPEND"):
+    or none (imapclient's, which holds the whole command: a series of big
+    drafts goes one APPEND at a time).  Returns their UIDs where the server
+    says them."""
+    if (len(messages) < 2 or not client.has_capability("MULTIAPPEND")
+            or any(len(data) > fast_commands.PROGRESS_FROM for data in messages)):
         return [append_draft(client, folder, data, host).uid for data in messages]
     with _refusals(folder, host):
         kind, data = client.multiappend(folder, [
-            {"msg": message, "flags": DRAFT_FLAGS} for message in messages])
+            {"msg": whole(message), "flags": DRAFT_FLAGS} for message in messages])
         if kind != "OK":
             raise imapclient.exceptions.IMAPClientError(
                 "append failed: %s" % (data[-1].decode("utf-8", "replace")

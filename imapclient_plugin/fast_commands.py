@@ -35,9 +35,9 @@ from imapclient.tls import IMAP4_TLS
 from breezy import ui
 
 from .bounded_io import BoundedIO, PipeIO
+from .draft_data import DraftData, slices, whole
 
 CRLF = b"\r\n"
-CHUNK = 1 << 20
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
 LITERAL_MINUS_MAX = 4096  # RFC 7888: LITERAL- allows this much unsynchronised
 LOGOUT = b"LOGOUT"  # in ``then``: sent, its reply (BYE) not waited for
@@ -195,7 +195,7 @@ class Pending:
             self._replies = _replies(self._imap, self._tags)
         return self._replies
 
-    def literal(self, data: bytes, then: Sequence[bytes] = ()) -> tuple[str, list]:
+    def literal(self, data: DraftData, then: Sequence[bytes] = ()) -> tuple[str, list]:
         """For the one command sent, ending in a synchronising literal: wait
         for the server's ``+``, send ``data`` (and the commands ``then``);
         the command's reply.  Refused before the ``+`` (a refused login, a
@@ -303,7 +303,7 @@ def fetched(client: imapclient.IMAPClient) -> dict:
 
 
 def append(
-    client: imapclient.IMAPClient, folder: str, data: bytes, flags: tuple
+    client: imapclient.IMAPClient, folder: str, data: DraftData, flags: tuple
 ) -> bytes:
     """APPEND, without waiting for ``+`` where the server allows it; the
     draft sent from the one copy given, in slices (imaplib's own APPEND
@@ -330,7 +330,7 @@ LOGIN_COMMAND_LINE = re.compile(rb"^[^ \r\n]+ +(LOGIN|AUTHENTICATE|STARTTLS)\b",
 APPEND_WITH_LOGIN_MAX = 256 * 1024
 
 
-def append_command(client: imapclient.IMAPClient, folder: str, data: bytes,
+def append_command(client: imapclient.IMAPClient, folder: str, data: DraftData,
                    flags: tuple) -> Optional[bytes]:
     """The APPEND of ``data`` as one command (literal and all) to send behind
     the login, in its turn; None where that is not safe.
@@ -354,7 +354,7 @@ def append_command(client: imapclient.IMAPClient, folder: str, data: bytes,
             or not _unsynchronised_allowed(client, len(data))
             or LOGIN_COMMAND_LINE.search(data)):
         return None
-    return _append_line(client, folder, flags, len(data)) + data
+    return _append_line(client, folder, flags, len(data)) + whole(data)
 
 
 def append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
@@ -390,15 +390,16 @@ def logout_without_waiting(client: imapclient.IMAPClient) -> None:
         imap.shutdown()
 
 
-def _send_with_progress(imap, data: bytes) -> None:
+def _send_with_progress(imap, data: DraftData) -> None:
     if len(data) <= PROGRESS_FROM:
-        imap.send(data)
+        imap.send(whole(data))
         return
-    view = memoryview(data)
+    sent = 0
     with ui.ui_factory.nested_progress_bar() as progress:
-        for start in range(0, len(data), CHUNK):
-            progress.update("Uploading the draft", start, len(data))
-            imap.send(view[start:start + CHUNK])
+        for piece in slices(data):
+            progress.update("Uploading the draft", sent, len(data))
+            imap.send(piece)
+            sent += len(piece)
         progress.update("Uploading the draft", len(data), len(data))
 
 

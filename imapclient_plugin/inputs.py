@@ -22,6 +22,7 @@ import re
 from typing import NamedTuple, Optional
 
 from . import errors
+from .draft_data import DraftData
 from .message import FALLBACK_DOMAIN, build_draft, draft_bytes
 
 # A separator is a "From " line at the start or after a blank line, with an
@@ -41,7 +42,7 @@ HARMLESS_DEFECTS = (email.errors.MultipartInvariantViolationDefect,)
 
 
 class Message(NamedTuple):
-    data: bytes  # ready for APPEND: CRLF line ends, a Message-ID
+    data: DraftData  # ready for APPEND: CRLF line ends, a Message-ID
     message_id: str
 
 

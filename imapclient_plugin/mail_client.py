@@ -11,6 +11,7 @@ from breezy.mail_client import MailClient
 
 from . import errors
 from .directive import without_bundle
+from .draft_data import DraftData
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
 from .settings import identity, identity_address, read_settings
 from .revisions import next_revision
@@ -82,7 +83,7 @@ class IMAPDraftClient(MailClient):
         report_stored(settings, stored)
 
     def _store(self, settings, fields: dict, to, subject: str, message,
-               data: bytes):
+               data: DraftData):
         """Store the draft, as the next revision of its merge request where
         revisions are on (``self._revision``)."""
         self._revision = next_revision(self.config, fields["attachment"], settings,
@@ -96,7 +97,7 @@ class IMAPDraftClient(MailClient):
         return store_draft(settings, Draft(data, message["Message-ID"]),
                            prepare=revision.prepare, then=revision.commands())
 
-    def _latest(self, data: bytes) -> bytes:
+    def _latest(self, data: DraftData) -> DraftData:
         """The draft last built: the revision's, once it was built."""
         revision = self._revision
         return revision.data if revision is not None and revision.data else data

@@ -7,9 +7,10 @@ It is never quoted-printable (that garbles patches pasted from webmail).
 The email package holds a payload several times over while it builds and
 serialises a message (the encoded text, a list of its lines, the output
 buffer); a directive can be 100 MB.  So the message is built with a small
-placeholder where the directive goes, and ``draft_bytes`` writes the
-encoded directive into the serialised message in slices: the one copy that
-is uploaded, and nothing else the size of the directive.
+placeholder where the directive goes, and ``draft_bytes`` puts the encoded
+directive in its place: into the bytes of a small draft, or, for a big one,
+a slice at a time as the draft is read (``SplicedDraft``), so that nothing
+the size of the message is ever held.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import unicodedata
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import breezy
+
+from .draft_data import SPLICE_FROM, DraftData, SplicedDraft
 
 # RFC 5322 2.1.1: at most 998 octets on a line, not counting the CRLF.
 MAX_LINE_OCTETS = 998
@@ -94,17 +97,16 @@ class _Payload:
         return lines * (BASE64_LINE_CHARS + 2) + (
             (rest + 2) // 3 * 4 + 2 if rest else 0)
 
-    def write_encoded(self, out: memoryview) -> None:
-        """Into ``out``, as the email package would: base64 in 76-character
-        lines, or the text; CRLF line ends."""
-        data, position = memoryview(self.data), 0
+    def encoded_slices(self) -> Iterator[bytes]:
+        """``encoded_size`` bytes in all, about 1 MB at a time, as the email
+        package would write them: base64 in 76-character lines, or the
+        text; CRLF line ends."""
+        data = memoryview(self.data)
         step = BASE64_LINE_BYTES * 16384 if self.base64 else 1 << 20
         for start in range(0, len(data), step):
             piece = data[start:start + step]
             piece = base64.encodebytes(piece) if self.base64 else bytes(piece)
-            piece = piece.replace(b"\n", b"\r\n")
-            out[position:position + len(piece)] = piece
-            position += len(piece)
+            yield piece.replace(b"\n", b"\r\n")
 
 
 BASE64_LINE_BYTES = 57  # 76 characters, as email.policy.SMTP writes them
@@ -118,12 +120,12 @@ class DraftMessage(EmailMessage):
     payload: Optional[_Payload] = None
 
 
-def draft_bytes(message: DraftMessage) -> bytearray:
+def draft_bytes(message: DraftMessage) -> DraftData:
     """Serialise with CRLF line ends, as IMAP APPEND wants; UnsafeHeader if
     the header block would not be exactly the headers that were set.
 
-    A bytearray, made at its final size and filled in place: a ``bytes``
-    would cost a second copy of the whole message."""
+    Up to ``SPLICE_FROM``, a bytearray made at its final size and filled in
+    place; bigger, a ``SplicedDraft``."""
     skeleton = message.as_bytes(policy=POLICY)
     check_headers(skeleton[:skeleton.index(b"\r\n\r\n") + 4], message.keys())
     payload = message.payload
@@ -132,13 +134,13 @@ def draft_bytes(message: DraftMessage) -> bytearray:
     at = skeleton.find(payload.placeholder)
     if at < 0 or skeleton.find(payload.placeholder, at + 1) >= 0:
         raise UnsafeHeader("the attachment's place in the message is not unique")
-    head, tail = skeleton[:at], skeleton[at + len(payload.placeholder):]
-    size = payload.encoded_size()
-    data = bytearray(len(head) + size + len(tail))
-    out = memoryview(data)
-    out[:len(head)] = head
-    payload.write_encoded(out[len(head):len(head) + size])
-    out[len(head) + size:] = tail
+    spliced = SplicedDraft(skeleton[:at], payload, skeleton[at + len(payload.placeholder):])
+    if len(spliced) > SPLICE_FROM:
+        return spliced
+    data, position = bytearray(len(spliced)), 0
+    for piece in spliced.slices():
+        data[position:position + len(piece)] = piece
+        position += len(piece)
     return data
 
 

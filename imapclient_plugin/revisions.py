@@ -20,6 +20,7 @@ from breezy import trace
 from imapclient import exceptions as imap_exceptions
 
 from . import cache_files, drafts, fast_commands
+from .draft_data import DraftData
 from .drafts import Appended
 from .errors import printable
 from .message import build_draft, draft_bytes
@@ -73,7 +74,7 @@ class NextRevision:
                  fields: dict) -> None:
         self.key, self.previous, self.subject, self.fields = key, previous, subject, fields
         self.thread = Thread()
-        self.data: Optional[bytes] = None
+        self.data: Optional[DraftData] = None
         self.message_id = ""
 
     def commands(self) -> list[bytes]:
@@ -89,7 +90,7 @@ class NextRevision:
                 b"UID FETCH %d (%s)" % (previous.uid,
                                         drafts.MESSAGE_ID_FIELD.encode("ascii"))]
 
-    def first(self, data: bytes, message_id: str) -> Optional[Draft]:
+    def first(self, data: DraftData, message_id: str) -> Optional[Draft]:
         """Where there is no earlier draft to look for, the one already
         built (``data``) is the first revision: known before connecting,
         and storing it tells the server nothing more."""

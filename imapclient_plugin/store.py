@@ -12,6 +12,7 @@ from typing import Callable, Optional, Sequence
 from breezy import trace
 
 from . import bounded_io, credentials, drafts, errors, fast_commands, folder_cache, session
+from .draft_data import DraftData
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -47,7 +48,7 @@ class Draft:
     the connection's last use, which may end with LOGOUT.
     ``after_append_is_local`` where that sends the server nothing."""
 
-    data: bytes
+    data: DraftData
     message_id: str
     after_append: Optional[Callable[[object, str, drafts.Appended], None]] = None
     after_append_is_local: bool = False
@@ -321,7 +322,8 @@ def _after_append(client, settings: IMAPSettings, folder: str, draft: Draft,
         trace.warning("The draft is stored, but: %s", e)
 
 
-def _append(client, settings: IMAPSettings, folder: str, data: bytes) -> drafts.Appended:
+def _append(client, settings: IMAPSettings, folder: str,
+            data: DraftData) -> drafts.Appended:
     return _guarded(client, settings, folder,
                     lambda: drafts.append_draft(client, folder, data, settings.host))
 

@@ -21,6 +21,7 @@ from typing import Iterator
 from breezy import bedding, trace
 
 from . import errors
+from .draft_data import DraftData, slices
 
 UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 PARTIAL_SUFFIX = ".partial"
@@ -30,7 +31,7 @@ def unsent_dir() -> str:
     return os.path.join(bedding.cache_dir(), "imapclient", "unsent")
 
 
-def not_stored(reason: errors.IMAPDraftError, data: bytes, basename: str,
+def not_stored(reason: errors.IMAPDraftError, data: DraftData, basename: str,
                extension: str = ".eml") -> errors.IMAPDraftError:
     """The error for a message that was not stored: where it is kept, or,
     if it could not be kept, that too."""
@@ -41,7 +42,7 @@ def not_stored(reason: errors.IMAPDraftError, data: bytes, basename: str,
                                    keep_error=e.strerror or str(e))
 
 
-def keep_unsent(data: bytes, basename: str, extension: str = ".eml") -> str:
+def keep_unsent(data: DraftData, basename: str, extension: str = ".eml") -> str:
     """Write ``data`` to a new file and return its path; OSError if it can
     be written neither to the unsent folder nor to the temporary folder."""
     stem = time.strftime("%Y%m%d-%H%M%S-") + (
@@ -55,14 +56,15 @@ def keep_unsent(data: bytes, basename: str, extension: str = ".eml") -> str:
         return _write_new(tempfile.gettempdir(), stem, extension, data)
 
 
-def _write_new(directory: str, stem: str, extension: str, data: bytes) -> str:
+def _write_new(directory: str, stem: str, extension: str, data: DraftData) -> str:
     """Write to a hidden temporary file, then link it to a free name."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=directory, prefix="." + stem,
                                    suffix=PARTIAL_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for piece in slices(data):
+                f.write(piece)
             f.flush()
             os.fsync(f.fileno())
         for attempt in range(1000):

@@ -5,12 +5,13 @@ The promise: exactly one draft, or a clear error with the message kept.
 
 from __future__ import annotations
 
-from . import fixtures
-from .fixtures import PASSWORD, USER, parse
 import os
 import re
 import time
 
+from ..imapclient_plugin.draft_data import SPLICE_FROM
+from . import fixtures
+from .fixtures import PASSWORD, USER, parse
 from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
                     CutInsideLiteral, CutInTheListing, Faults, GreetingWithoutCapabilities,
                     WithoutInitialResponse, HideFirstSearchHit, RefuseAppend,
@@ -46,12 +47,12 @@ class ProxiedDovecotTestCase(fixtures.SendTestCase):
     def drafts(self):
         return self.server.messages(USER, "Drafts")
 
-    def commit_big_file(self, size: int) -> None:
+    def commit_big_file(self, size: int, message: str = "Add a big file") -> None:
         from breezy.workingtree import WorkingTree
         tree = WorkingTree.open("feature")
         self.build_tree_contents([("feature/big.bin", os.urandom(size))])
         tree.add(["big.bin"])
-        tree.commit("Add a big file")
+        tree.commit(message)
 
 
 class TestFaultsAroundAppend(ProxiedDovecotTestCase):
@@ -112,6 +113,29 @@ class TestFaultsAroundAppend(ProxiedDovecotTestCase):
     def test_trycreate(self):
         self.assertRefused(b"NO [TRYCREATE] Mailbox doesn't exist: Drafts",
                            'refused the folder "Drafts"', "TRYCREATE")
+
+
+class TestFaultsAroundABigAppend(TestFaultsAroundAppend):
+    """The same faults with a draft over SPLICE_FROM, which is made as it
+    is sent (``draft_data.SplicedDraft``): sent again whole after a lost
+    connection, kept whole on disk when it cannot be stored."""
+
+    def setUp(self):
+        super().setUp()
+        self.commit_big_file(1200000, "Say hello to the world")  # the subject looked for
+
+    def test_kept_draft_is_whole_and_mergeable(self):
+        self.through_proxy(every_connection(CutInsideLiteral))
+        _, err = self.send(retcode=3)
+        with open(self.kept_message_path(err), "rb") as f:
+            kept = f.read()
+        self.assertGreater(len(kept), SPLICE_FROM)
+        message = parse(kept)
+        self.assertEqual([], message.defects)
+        with open("directive.patch", "wb") as f:
+            f.write(fixtures.attachment_bytes(message))
+        self.run_bzr(["merge", "../directive.patch"], working_dir="trunk")
+        self.assertPathExists("trunk/big.bin")
 
 
 class TestFirstSend(ProxiedDovecotTestCase):

@@ -145,6 +145,18 @@ class TestImapSend(fixtures.SendTestCase):
         self.assertTrue(commands.has_branch_dir_above(inner))
         self.assertFalse(commands.has_branch_dir_above(root))
 
+    def test_big_patches_go_over_one_connection(self):
+        """Drafts too big to hold whole, each a slice at a time."""
+        server = fixtures.start_dovecot(self)
+        self.configure(server)
+        patches = [b"--- a\n+++ b\n" + b"+%d a line of a big patch\n" % n * 60000
+                   for n in (1, 2)]
+        self.build_tree_contents([("one.diff", patches[0]), ("two.diff", patches[1])])
+        _, err = self.run_bzr(["imap-send", "one.diff", "two.diff"])
+        self.assertEqual(2, err.count("Draft saved to"))
+        stored = [parse(raw) for _flags, raw in server.messages(USER, "Drafts")]
+        self.assertEqual(patches, [fixtures.attachment_bytes(m) for m in stored])
+
     def test_missing_file(self):
         self.configure(imap_server="imap.example.com")
         _, err = self.run_bzr(["imap-send", "nowhere.eml"], retcode=3)

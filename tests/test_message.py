@@ -2,9 +2,12 @@
 
 import email
 import email.policy
+import os
 
 from breezy import tests
 
+from ..imapclient_plugin import unsent
+from ..imapclient_plugin.draft_data import SPLICE_FROM, SplicedDraft, whole
 from ..imapclient_plugin.message import (
     MAX_LINE_OCTETS, InvalidAddress, build_draft, draft_bytes, is_clean_text)
 
@@ -16,7 +19,7 @@ def build(**overrides):
                   to="list@example.org", subject="[MERGE] Fix it",
                   body=None, attachment=DIRECTIVE, filename="fix.patch")
     fields.update(overrides)
-    return draft_bytes(build_draft(**fields))
+    return whole(draft_bytes(build_draft(**fields)))
 
 
 def parse(data):
@@ -204,3 +207,39 @@ class TestAttachmentSpliced(tests.TestCase):
 
     def test_placeholder_is_gone(self):
         self.assertNotIn(b"brz-imapclient-", build(attachment=b"\xff\x00"))
+
+
+class TestSplicedDraft(tests.TestCaseInTempDir):
+    """A draft over SPLICE_FROM is made as it is read, a slice at a time."""
+
+    def draft(self, directive: bytes):
+        return draft_bytes(build_draft(
+            sender="Jane Dev <jane@example.com>", to="list@example.org",
+            subject="[MERGE] Big", body=None, attachment=directive,
+            filename="big.patch"))
+
+    def test_small_draft_is_whole(self):
+        self.assertIsInstance(self.draft(b"\xff" * 700000), bytearray)
+
+    def test_big_draft_reads_as_the_whole(self):
+        for directive in (bytes(range(256)) * 12000,  # base64
+                          b"+a line of a patch\n" * 150000):  # text
+            data = self.draft(directive)
+            self.assertIsInstance(data, SplicedDraft)
+            self.assertGreater(len(data), SPLICE_FROM)
+            pieces = list(data.slices())
+            self.assertGreater(len(pieces), 2)
+            self.assertLess(max(len(piece) for piece in pieces), 1300000)
+            whole_draft = bytes(data)
+            self.assertEqual(len(data), len(whole_draft))
+            self.assertEqual(whole_draft, b"".join(pieces))  # again, the same
+            part = attachment_of(parse(whole_draft))
+            self.assertEqual(directive, decoded_attachment(part))
+            self.assertNotIn(b"brz-imapclient-", whole_draft)
+
+    def test_kept_on_disk_whole(self):
+        self.overrideEnv("XDG_CACHE_HOME", os.path.abspath("cache"))
+        data = self.draft(os.urandom(2000000))
+        path = unsent.keep_unsent(data, "big")
+        with open(path, "rb") as f:
+            self.assertEqual(bytes(data), f.read())

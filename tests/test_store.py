@@ -44,6 +44,8 @@ class TestProgress(tests.TestCaseInTempDir):
                               filename="big.patch")
         data = draft_bytes(message)
         store_draft(self.settings, Draft(data, message["Message-ID"]))
+        ((_flags, stored),) = self.server.messages(USER, "Drafts")
+        self.assertEqual(bytes(data), stored)
         return len(data)
 
     def test_big_upload_reports_progress(self):
