@@ -28,7 +28,7 @@ import ssl
 import struct
 import termios
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
     import subprocess
@@ -86,6 +86,12 @@ class BoundedIO:
         self._reply_left = MAX_REPLY
         self._waiting_since = time.monotonic()
         self._last_unacknowledged = 0
+        self._meanwhile: list[Callable[[], None]] = []
+
+    def meanwhile(self, work: Callable[[], None]) -> None:
+        """Do ``work`` once the next read would wait for the server: time
+        that costs nothing of its own."""
+        self._meanwhile.append(work)
 
     def _recv_some(self, size: int, timeout: float) -> bytes:
         self.sock.settimeout(timeout)
@@ -146,6 +152,8 @@ class BoundedIO:
 
     def _receive(self) -> bool:
         """Receive more before the deadline; False at EOF."""
+        while self._meanwhile:
+            self._meanwhile.pop(0)()
         while True:
             left = self._waiting_since + self.io_timeout - time.monotonic()
             if left <= 0:

@@ -41,15 +41,43 @@ class SplicedDraft:
         yield self.tail
 
 
+class ReadAhead:
+    """A draft read once, whose first slices (about ``limit`` bytes) can be
+    made ahead (``make_ahead``) while a reply is awaited, so that its
+    upload starts with them ready."""
+
+    def __init__(self, data: DraftData, limit: int) -> None:
+        self._size, self._limit = len(data), limit
+        self._rest = iter(slices(data))
+        self._ready: list = []
+
+    def __len__(self) -> int:
+        return self._size
+
+    def make_ahead(self) -> None:
+        made = sum(len(piece) for piece in self._ready)
+        while made < self._limit:
+            piece = next(self._rest, None)
+            if piece is None:
+                return
+            self._ready.append(piece)
+            made += len(piece)
+
+    def slices(self) -> Iterator[bytes]:
+        ready, self._ready = self._ready, []
+        yield from ready
+        yield from self._rest
+
+
 SPLICE_FROM = 1 << 20
-# A draft: ``bytes`` or ``bytearray`` up to SPLICE_FROM, else spliced.
-DraftData = Union[bytes, bytearray, SplicedDraft]
+# A draft: ``bytes`` or ``bytearray`` up to SPLICE_FROM, else made as read.
+DraftData = Union[bytes, bytearray, SplicedDraft, ReadAhead]
 SLICE = 1 << 20
 
 
 def slices(data: DraftData) -> Iterator[Union[bytes, memoryview]]:
     """``data`` in slices of about ``SLICE`` bytes, none of them a copy."""
-    if isinstance(data, SplicedDraft):
+    if not isinstance(data, (bytes, bytearray)):
         return data.slices()
     view = memoryview(data)
     return (view[start:start + SLICE] for start in range(0, len(view), SLICE))
@@ -57,4 +85,4 @@ def slices(data: DraftData) -> Iterator[Union[bytes, memoryview]]:
 
 def whole(data: DraftData) -> bytes:
     """``data`` in one piece, for what needs it so (small drafts)."""
-    return data if isinstance(data, (bytes, bytearray)) else bytes(data)
+    return data if isinstance(data, (bytes, bytearray)) else b"".join(data.slices())

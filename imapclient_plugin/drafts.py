@@ -19,7 +19,7 @@ import imapclient
 from imapclient.imapclient import DRAFT, DRAFTS, SEEN
 
 from . import errors, fast_commands
-from .draft_data import DraftData, whole
+from .draft_data import DraftData, SplicedDraft, whole
 from .session import server_text
 
 COMMON_DRAFTS_NAMES = (
@@ -175,11 +175,11 @@ MULTI_APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)
 def append_many(client: imapclient.IMAPClient, folder: str, messages: list[DraftData],
                 host: str) -> list[Optional[int]]:
     """APPEND each message; with MULTIAPPEND (RFC 3502) in one command, all
-    or none (imapclient's, which holds the whole command: a series of big
-    drafts goes one APPEND at a time).  Returns their UIDs where the server
-    says them."""
+    or none (imapclient's, which holds the whole command: where a draft is
+    too big to hold whole, one APPEND each).  Returns their UIDs where the
+    server says them."""
     if (len(messages) < 2 or not client.has_capability("MULTIAPPEND")
-            or any(len(data) > fast_commands.PROGRESS_FROM for data in messages)):
+            or any(isinstance(data, SplicedDraft) for data in messages)):
         return [append_draft(client, folder, data, host).uid for data in messages]
     with _refusals(folder, host):
         kind, data = client.multiappend(folder, [

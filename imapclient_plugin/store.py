@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence
 from breezy import trace
 
 from . import bounded_io, credentials, drafts, errors, fast_commands, folder_cache, session
-from .draft_data import DraftData
+from .draft_data import DraftData, ReadAhead, SplicedDraft
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -127,6 +127,9 @@ def _listed_with_login(login: session.Login, settings: IMAPSettings) -> Optional
         return drafts.listed(login.client, login.pending.replies()[0])
 
 
+READ_AHEAD = 4 << 20  # of a big draft, made while the login's reply is awaited
+
+
 class _AppendWithLogin:
     """The APPEND sent behind the login, in its turn (RFC 9051 5.5), and
     LOGOUT behind it when nothing follows: on a server that offers SASL-IR
@@ -150,6 +153,7 @@ class _AppendWithLogin:
         self.settings, self.draft, self.folder = settings, draft, folder
         self.sent = self.answered = False
         self.literal_to_follow = False
+        self.upload: DraftData = draft.data
         self.logout = ([fast_commands.LOGOUT] if draft.after_append is None
                        or draft.after_append_is_local else [])
 
@@ -163,6 +167,10 @@ class _AppendWithLogin:
         self.literal_to_follow = append is None
         if append is not None:
             return [append] + self.logout
+        self.upload = data
+        if isinstance(data, SplicedDraft):  # its start made while the login is awaited
+            self.upload = ReadAhead(data, READ_AHEAD)
+            client._imap.meanwhile(self.upload.make_ahead)
         return [fast_commands.append_line(client, folder, flags, len(data))]
 
     def outcome(self, login: session.Login) -> StoredDraft:
@@ -171,7 +179,7 @@ class _AppendWithLogin:
                                        client=client):
             if self.literal_to_follow:
                 reply = _guarded(client, settings, folder, lambda: login.pending.literal(
-                    self.draft.data, then=self.logout))
+                    self.upload, then=self.logout))
             else:
                 reply, = _guarded(client, settings, folder, login.pending.replies)
             self.answered = True

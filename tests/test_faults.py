@@ -9,7 +9,7 @@ import os
 import re
 import time
 
-from ..imapclient_plugin.draft_data import SPLICE_FROM
+from ..imapclient_plugin.draft_data import SPLICE_FROM, ReadAhead
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
@@ -136,6 +136,31 @@ class TestFaultsAroundABigAppend(TestFaultsAroundAppend):
             f.write(fixtures.attachment_bytes(message))
         self.run_bzr(["merge", "../directive.patch"], working_dir="trunk")
         self.assertPathExists("trunk/big.bin")
+
+
+class TestBigAppendWithLogin(TestFaultsAroundABigAppend):
+    """The folder known: the APPEND command goes with the login, and the
+    big draft's first slices are made while the login's reply is awaited."""
+
+    def through_proxy(self, faults, receive_buffer=None, **options) -> RewritingProxy:
+        return super().through_proxy(faults, receive_buffer,
+                                     imap_mailbox="Drafts", **options)
+
+    def test_made_ahead_while_the_login_is_awaited(self):
+        made = []
+        make_ahead = ReadAhead.make_ahead
+
+        def recording(ahead):
+            make_ahead(ahead)
+            made.append(sum(len(piece) for piece in ahead._ready))
+
+        self.overrideAttr(ReadAhead, "make_ahead", recording)
+        counter = CountCommands()
+        self.through_proxy(lambda n: counter)
+        self.send()
+        self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"], counter.commands)
+        (_flags, raw), = self.drafts()
+        self.assertEqual([len(raw)], made)  # all of it: less than READ_AHEAD
 
 
 class TestFirstSend(ProxiedDovecotTestCase):
