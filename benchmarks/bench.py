@@ -625,10 +625,11 @@ def big_bundle(ws: Workspace, server: DovecotServer) -> None:
     out = ws.run([sys.executable, os.path.join(ws.root, "upload.py"),
                   str(server.port), str(BIG_BYTES)], stdout=subprocess.PIPE).stdout
     size, extra, seconds = (float(x) for x in out.split())
-    row("50 MB bundle: extra peak RSS while uploading",
+    # The message is made as it is uploaded: both figures include encoding it.
+    row("50 MB bundle: extra peak RSS while making and uploading the message",
         "%.0f MB for a %.0f MB message" % (extra / 1e6, size / 1e6), "-",
         check(extra <= 3 * size, "%.2fx the message (target <= 3x)" % (extra / size)))
-    row("50 MB bundle: upload throughput to loopback Dovecot",
+    row("50 MB bundle: message made and uploaded to loopback Dovecot",
         "%.0f MB/s" % (size / seconds / 1e6), "-",
         check(size / seconds >= 50e6, "target >= 50 MB/s"))
 

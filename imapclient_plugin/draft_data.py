@@ -76,7 +76,7 @@ SLICE = 1 << 20
 
 
 def slices(data: DraftData) -> Iterator[Union[bytes, memoryview]]:
-    """``data`` in slices of about ``SLICE`` bytes, none of them a copy."""
+    """``data`` in slices of at most about ``SLICE`` bytes, none a copy."""
     if not isinstance(data, (bytes, bytearray)):
         return data.slices()
     view = memoryview(data)

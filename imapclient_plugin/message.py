@@ -98,11 +98,13 @@ class _Payload:
             (rest + 2) // 3 * 4 + 2 if rest else 0)
 
     def encoded_slices(self) -> Iterator[bytes]:
-        """``encoded_size`` bytes in all, about 1 MB at a time, as the email
-        package would write them: base64 in 76-character lines, or the
-        text; CRLF line ends."""
+        """``encoded_size`` bytes in all, as the email package would write
+        them: base64 in 76-character lines, or the text; CRLF line ends.
+        In pieces under 128 KiB, which malloc keeps and reuses: freeing
+        bigger ones raises glibc's mmap threshold, and the heap grew by
+        some MB."""
         data = memoryview(self.data)
-        step = BASE64_LINE_BYTES * 16384 if self.base64 else 1 << 20
+        step = BASE64_LINE_BYTES * 1024 if self.base64 else 1 << 16
         for start in range(0, len(data), step):
             piece = data[start:start + step]
             piece = base64.encodebytes(piece) if self.base64 else bytes(piece)
