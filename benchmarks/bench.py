@@ -563,6 +563,8 @@ def whole_send_memory(ws: Workspace, server: DovecotServer) -> None:
             offline.append(measured(ws, [brz, "send", "-o", out, ws.trunk], branch))
             imap.append(measured(ws, [brz, "send", ws.trunk], branch))
         directive = os.path.getsize(out)
+        if megabytes == WHOLE_SEND_SIZES[0]:
+            modules = _modules_cost(ws, brz, out, branch, offline)
         (_flags, draft), = server.messages(USER, "Drafts")[-1:]
         message = len(draft)
         with server.client(USER) as client:  # room for the next size
@@ -584,6 +586,36 @@ def whole_send_memory(ws: Workspace, server: DovecotServer) -> None:
     row("brz send: extra peak RSS against directive size", "slope %.2f" % (
         (r1 - r0) / (d1 - d0)), "-", "report only: %s" % ", ".join(
         "%.0f MB at %.0f MB" % (r / 1e6, d / 1e6) for d, r in curve))
+    row("brz send -o, %d MB directive, the modules a send loads imported first"
+        % round(d0 / 1e6),
+        "+%.0f MB" % (modules / 1e6), "-",
+        "report only: Breezy's mail client, IMAP, TLS, keyring; of the +%.0f MB"
+        " at %.0f MB" % (r0 / 1e6, d0 / 1e6))
+
+
+# What every brz send with mail_client = imapclient imports and brz send -o
+# does not: Breezy's mail clients (smtplib, email), then the plugin's.
+SEND_MODULES = r"""
+import runpy, sys
+import breezy.mail_client
+import imapclient, keyring, keyring.core
+keyring.core.load_env()
+import breezy.plugins.imapclient.imapclient_plugin.mail_client
+import breezy.plugins.imapclient.imapclient_plugin.store
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def _modules_cost(ws: Workspace, brz: str, out: str, branch: str, offline: list) -> float:
+    """Peak RSS of brz send -o with the send's modules imported first, over
+    that of brz send -o alone (``offline``, its runs)."""
+    script = os.path.join(ws.root, "send_modules.py")
+    ws.write(script, SEND_MODULES.encode())
+    runs = [measured(ws, [sys.executable, script, brz, "send", "-o", out, ws.trunk], branch)
+            for _ in range(WHOLE_SEND_RUNS)]
+    return (statistics.median(m for _, m in runs)
+            - statistics.median(m for _, m in offline))
 
 
 UPLOAD_STEP = r"""
