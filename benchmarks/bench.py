@@ -108,8 +108,10 @@ class Workspace:
         path = "%s/feature-%d" % (self.root, size)
         self.brz("branch", "-q", self.trunk, path)
         # The bundle and the message each base64 it (about 1.85x in all);
-        # the rest of the message is ~2.5 KB.
-        self.write(path + "/blob.bin", os.urandom(max(1, (size - 2500) * 100 // 185)))
+        # the rest of the message is ~2.5 KB.  A NUL first: Breezy's diff
+        # takes it for binary (else, now and then, the patch shows it).
+        self.write(path + "/blob.bin",
+                   b"\0" + os.urandom(max(1, (size - 2500) * 100 // 185)))
         self.brz("add", "-q", "blob.bin", cwd=path)
         self.brz("commit", "-q", "-m", "Add a blob", cwd=path)
         return path
