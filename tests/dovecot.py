@@ -14,7 +14,8 @@ import subprocess
 import tempfile
 from typing import Optional
 
-from .imap_server import IMAPTestServer, ServerUnavailable, free_port, wait_for_greeting
+from .imap_server import (IMAPTestServer, ServerUnavailable,
+                          free_ports, wait_for_greeting)
 
 START_TIMEOUT = 15.0
 
@@ -158,9 +159,9 @@ class DovecotServer(IMAPTestServer):
         with open(os.path.join(self.root, "passwd"), "w", encoding="utf-8") as f:
             for user, password in self.users.items():
                 f.write("%s:{PLAIN}%s::::::\n" % (user, password))
-        self.port = free_port()
+        self.port, imaps_port = free_ports(2)
         if self.tls_files:
-            self.imaps_port = free_port()
+            self.imaps_port = imaps_port
             tls = TLS.format(cert=self.tls_files[0], key=self.tls_files[1])
         else:
             tls = NO_TLS
