@@ -50,7 +50,8 @@ class ProxiedDovecotTestCase(fixtures.SendTestCase):
     def commit_big_file(self, size: int, message: str = "Add a big file") -> None:
         from breezy.workingtree import WorkingTree
         tree = WorkingTree.open("feature")
-        self.build_tree_contents([("feature/big.bin", os.urandom(size))])
+        # A NUL first: Breezy's diff shows random bytes unless it sees one.
+        self.build_tree_contents([("feature/big.bin", b"\0" + os.urandom(size))])
         tree.add(["big.bin"])
         tree.commit(message)
 
