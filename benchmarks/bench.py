@@ -26,8 +26,8 @@ from typing import Optional
 import trustme
 
 from breezy.plugins.imapclient.tests.dovecot import DovecotServer
+from breezy.plugins.imapclient.tests.gmail_front import GMailProfile
 from breezy.plugins.imapclient.tests.imap_server import free_port
-from gmail_profile import GMailProfile
 from latency_proxy import LatencyProxy
 
 USER, PASSWORD = "bench", "bench password"

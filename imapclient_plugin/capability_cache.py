@@ -5,13 +5,15 @@ Kept in ``<Breezy cache dir>/imapclient/capabilities.json``, one entry per
 server, port and security; never credentials.  A login refused while the
 remembered list was used is checked against a fresh one: if they differ,
 the list is replaced and the login tried again (``session.logged_in``).
+Also noted: whether the greeting lists them; where it does not, the login
+need not wait for it (``session.TalkFirst``).
 Not over a tunnel (which may be preauthenticated) or after STARTTLS (RFC
 2595: asked again over TLS).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from breezy import trace
 
@@ -19,26 +21,65 @@ from . import cache_files
 from .settings import IMAPSettings
 
 CACHE_FILE = "capabilities.json"
+# What the server's greeting was found to be: what it says before login.
+LISTED = "listed"  # the capabilities: wait for them
+SILENT = "silent"  # nothing we need: the login may go before it (GMail)
+AWAITED = "awaited"  # silent, but the login sent before it went unanswered
 
 
-def remembered(settings: IMAPSettings) -> Optional[tuple[bytes, ...]]:
+class Known(NamedTuple):
+    capabilities: tuple[bytes, ...]
+    greeting: str
+
+    @property
+    def greeting_is_silent(self) -> bool:
+        return self.greeting == SILENT
+
+
+def remembered(settings: IMAPSettings) -> Optional[Known]:
     if not _applies(settings):
         return None
-    listed = cache_files.load(CACHE_FILE).get(_key(settings))
-    if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+    record = cache_files.load(CACHE_FILE).get(_key(settings))
+    if isinstance(record, list):  # written before the greeting was noted
+        record = {"capabilities": record, "greeting": LISTED}
+    if not isinstance(record, dict):
         return None
-    return tuple(c.encode("ascii", "replace") for c in listed)
+    listed, greeting = record.get("capabilities"), record.get("greeting")
+    if (not isinstance(listed, list) or not all(isinstance(c, str) for c in listed)
+            or greeting not in (LISTED, SILENT, AWAITED)):
+        return None
+    return Known(tuple(c.encode("ascii", "replace") for c in listed), greeting)
 
 
-def remember(settings: IMAPSettings, capabilities: tuple) -> None:
+def remember(settings: IMAPSettings, capabilities: tuple, greeting_listed: bool) -> None:
+    """Note what the server announced before login, and whether its
+    greeting listed it (a server once found to need its greeting awaited
+    stays so while its greeting says nothing)."""
     if not _applies(settings):
         return
+    before = remembered(settings)
+    if greeting_listed:
+        greeting = LISTED
+    else:
+        greeting = AWAITED if before and before.greeting == AWAITED else SILENT
+    _save(settings, capabilities, greeting)
+
+
+def await_greeting(settings: IMAPSettings) -> None:
+    """The login sent before the greeting went unanswered: from now on, wait."""
+    before = remembered(settings)
+    if before is not None:
+        _save(settings, before.capabilities, AWAITED)
+
+
+def _save(settings: IMAPSettings, capabilities: tuple, greeting: str) -> None:
     records = cache_files.load(CACHE_FILE)
-    listed = sorted({c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)
-                     for c in capabilities})
-    if records.get(_key(settings)) == listed:
+    record = {"capabilities": sorted({
+        c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)
+        for c in capabilities}), "greeting": greeting}
+    if records.get(_key(settings)) == record:
         return
-    records[_key(settings)] = listed
+    records[_key(settings)] = record
     try:
         cache_files.save(CACHE_FILE, records)
     except OSError as e:  # costs a round trip next time, nothing more

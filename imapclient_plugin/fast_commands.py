@@ -23,7 +23,7 @@ import contextlib
 import imaplib
 import re
 import socket
-from typing import Callable, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -51,24 +51,39 @@ class _GreetingCapabilities:
     After STARTTLS (imapclient 4 has imaplib call this again) nothing is
     asked here: ``Client.capabilities`` asks once over TLS.
 
-    ``before_greeting`` is called once connected (and past the TLS
-    handshake), before the greeting is read: work done there takes no time
-    of its own while the greeting is on its way.
+    ``before_greeting(self)`` is called once connected (and past the TLS
+    handshake), tags set up, before the greeting is read: work done there
+    takes no time of its own while the greeting is on its way, and
+    commands sent there share its turn (``presume_remembered``).
     """
 
     _greeted = False
     capabilities_source = "asked"
 
     def __init__(self, *args, remembered: Optional[tuple] = None,
-                 before_greeting: Optional[Callable[[], None]] = None, **kwargs) -> None:
+                 before_greeting: Optional[Callable[[object], None]] = None,
+                 **kwargs) -> None:
         self._remembered = remembered
         self._before_greeting = before_greeting
         super().__init__(*args, **kwargs)
 
-    def _connect(self) -> None:
-        if self._before_greeting is not None:
-            self._before_greeting()
-        super()._connect()
+    def _get_response(self):
+        if self._before_greeting is not None:  # the first read: the greeting
+            before_greeting, self._before_greeting = self._before_greeting, None
+            before_greeting(self)
+        return super()._get_response()
+
+    def presume_remembered(self) -> bool:
+        """Before the greeting: take the remembered capabilities for now
+        (the greeting's, if it has any, replace them); False if none."""
+        if not self._remembered:
+            return False
+        self._set_remembered()
+        return True
+
+    def _set_remembered(self) -> None:
+        self.capabilities_source = "remembered"
+        self.capabilities = tuple(str(c, "ascii").upper() for c in self._remembered)
 
     def _get_capabilities(self) -> None:
         if self._greeted:
@@ -81,9 +96,7 @@ class _GreetingCapabilities:
             self.capabilities = tuple(
                 str(from_greeting[-1], self._encoding).upper().split())
         elif self._remembered and self.state == "NONAUTH":
-            self.capabilities_source = "remembered"
-            self.capabilities = tuple(
-                str(c, "ascii").upper() for c in self._remembered)
+            self._set_remembered()
         else:
             super()._get_capabilities()
 
@@ -99,8 +112,8 @@ class _TLSIMAP4(_GreetingCapabilities, BoundedIO, IMAP4_TLS):
 class _TunnelIMAP4(_GreetingCapabilities, PipeIO, imaplib.IMAP4):
     """IMAP over a command's standard input and output."""
 
-    def __init__(self, command: str, timeout: Optional[float]) -> None:
-        super().__init__(command, None, timeout)
+    def __init__(self, command: str, timeout: Optional[float], **extra) -> None:
+        super().__init__(command, None, timeout, **extra)
 
 
 class Client(imapclient.IMAPClient):
@@ -112,7 +125,7 @@ class Client(imapclient.IMAPClient):
     """
 
     def __init__(self, *args, remembered_capabilities: Optional[tuple] = None,
-                 before_greeting: Optional[Callable[[], None]] = None,
+                 before_greeting: Optional[Callable[["Client"], None]] = None,
                  **kwargs) -> None:
         self._remembered_capabilities = remembered_capabilities
         self._before_greeting = before_greeting
@@ -120,13 +133,19 @@ class Client(imapclient.IMAPClient):
 
     def _create_IMAP4(self):
         timeout = getattr(self._timeout, "connect", None)
-        if self.stream:
-            return _TunnelIMAP4(self.host, timeout)
         extra = dict(remembered=self._remembered_capabilities,
-                     before_greeting=self._before_greeting)
+                     before_greeting=self._greeting_due if self._before_greeting else None)
+        if self.stream:
+            return _TunnelIMAP4(self.host, timeout, **extra)
         if self.ssl:
             return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout, **extra)
         return _PlainIMAP4(self.host, self.port, timeout, **extra)
+
+    def _greeting_due(self, imap) -> None:
+        """``before_greeting``, given this client (its connection is set a
+        little before imapclient would set it)."""
+        self._imap = imap
+        self._before_greeting(self)
 
     def _set_read_timeout(self) -> None:
         # imapclient 4.1.0 sets it on the socket, which a tunnel (pipes)
@@ -190,6 +209,9 @@ class Pending:
         self._imap, self._tags = imap, tags
         self._replies: Optional[list[tuple[str, list]]] = None
 
+    def sent_any(self) -> bool:
+        return bool(self._tags) or getattr(self._imap, "logout_sent", False)
+
     def replies(self) -> list[tuple[str, list]]:
         if self._replies is None:
             self._replies = _replies(self._imap, self._tags)
@@ -210,26 +232,43 @@ class Pending:
         return _replies(imap, [tag])[0]
 
 
+class SentLogin(NamedTuple):
+    tag: bytes
+    pending: Pending  # the commands sent behind it
+
+
 def plain_login_one_turn(
     client: imapclient.IMAPClient, username: str, password: str,
     then: Sequence[bytes] = (),
 ) -> Pending:
     """AUTHENTICATE PLAIN <initial response>: one command, one reply; the
     commands ``then`` go in the same turn (RFC 9051 5.5: a server that
-    refuses the login refuses them too, as not authenticated).
+    refuses the login refuses them too, as not authenticated)."""
+    return plain_login_reply(client, send_plain_login(client, username, password, then))
 
-    Should the login's reply not come, what was sent behind it may or may
-    not be carried out: the connection is reset, so that nothing still in
-    the kernel's buffers can arrive later (see ``bounded_io``)."""
+
+def send_plain_login(client: imapclient.IMAPClient, username: str, password: str,
+                     then: Sequence[bytes] = ()) -> SentLogin:
+    """Send AUTHENTICATE PLAIN with its initial response, and ``then``
+    behind it; the reply is read by ``plain_login_reply``."""
     imap = client._imap
     response = base64.b64encode(("\0%s\0%s" % (username, password)).encode("utf-8"))
     tag = imap._new_tag()
     imap.send(tag + b" AUTHENTICATE PLAIN " + response + CRLF)
-    pending = send_pipelined(client, then)
+    return SentLogin(tag, send_pipelined(client, then))
+
+
+def plain_login_reply(client: imapclient.IMAPClient, sent: SentLogin) -> Pending:
+    """The login's reply: LoginError if refused, else the commands behind it.
+
+    Should the reply not come, what was sent behind the login may or may
+    not be carried out: the connection is reset, so that nothing still in
+    the kernel's buffers can arrive later (see ``bounded_io``)."""
+    imap = client._imap
     try:
-        kind, data = imap._command_complete("AUTHENTICATE", tag)
+        kind, data = imap._command_complete("AUTHENTICATE", sent.tag)
     except (OSError, imap.abort):
-        if then:
+        if sent.pending.sent_any():
             imap.abort_connection()
         raise
     except imap.error as e:  # BAD
@@ -237,7 +276,7 @@ def plain_login_one_turn(
     if kind != "OK":
         raise imap_exceptions.LoginError(_text(data))
     imap.state = "AUTH"
-    return pending
+    return sent.pending
 
 
 def pipelined(client: imapclient.IMAPClient,

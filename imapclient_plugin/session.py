@@ -28,18 +28,31 @@ logging.getLogger("imapclient.imaplib").setLevel(logging.WARNING)
 
 
 def connect(settings: IMAPSettings, remember: bool = True,
-            before_greeting: Optional[Callable[[], None]] = None) -> imapclient.IMAPClient:
+            before_greeting: Optional[Callable[[imapclient.IMAPClient], None]] = None,
+            talk_first: Optional["TalkFirst"] = None) -> imapclient.IMAPClient:
     """Open the connection; with ``starttls`` upgrade it before anything else.
     A greeting without capabilities is taken to mean those remembered from
     the last connection (``capability_cache``), unless ``remember`` is off.
     ``before_greeting`` runs once connected (past the TLS handshake for
-    imaps), while the greeting is on its way."""
+    imaps), while the greeting is on its way; then ``talk_first``, where
+    the server's greeting was found to say nothing we need."""
     if settings.tunnel:
         return _open_tunnel(settings)
     warn_if_plaintext(settings)
     trace.mutter("imapclient: connecting to %s port %d (%s)",
                  settings.host, settings.port, settings.security)
-    remembered = capability_cache.remembered(settings) if remember else None
+    known = capability_cache.remembered(settings) if remember else None
+    if talk_first is not None and (known is None or not known.greeting_is_silent):
+        talk_first = None
+
+    def greeting_due(client: imapclient.IMAPClient) -> None:
+        fast_commands.no_delay(client)
+        _trace_conversation(client)
+        if before_greeting is not None:
+            before_greeting(client)
+        if talk_first is not None:
+            talk_first(client)
+
     with translated_errors(settings, connecting=True):
         client = fast_commands.Client(
             settings.host,
@@ -48,17 +61,16 @@ def connect(settings: IMAPSettings, remember: bool = True,
             ssl_context=tls_context(settings)
             if settings.security == "imaps" else None,
             timeout=settings.timeout,
-            remembered_capabilities=remembered,
-            before_greeting=before_greeting,
+            remembered_capabilities=known.capabilities if known else None,
+            before_greeting=greeting_due,
         )
-        fast_commands.no_delay(client)
-        _trace_conversation(client)
-        if client._imap.capabilities_source == "remembered":
+        source = client._imap.capabilities_source
+        if source == "remembered":
             trace.mutter("imapclient: capabilities remembered: %s",
                          printable(" ".join(client._imap.capabilities)))
-        elif (client._imap.state == "NONAUTH"
-              and set(client.capabilities()) != set(remembered or ())):
-            capability_cache.remember(settings, client.capabilities())
+        if client._imap.state == "NONAUTH":
+            capability_cache.remember(settings, client.capabilities(),
+                                      greeting_listed=source == "greeting")
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
@@ -69,18 +81,17 @@ def _open_tunnel(settings: IMAPSettings) -> imapclient.IMAPClient:
     trace.mutter("imapclient: tunnel %s", settings.tunnel)
     try:
         with translated_errors(settings, connecting=True):
-            client = fast_commands.Client(settings.tunnel, ssl=False, stream=True,
-                                          timeout=settings.timeout)
+            return fast_commands.Client(settings.tunnel, ssl=False, stream=True,
+                                        timeout=settings.timeout,
+                                        before_greeting=_trace_conversation)
     except errors.IMAPDraftError as e:
         raise errors.TunnelFailed(command=settings.tunnel,
                                   reason=getattr(e, "reason", str(e)))
-    _trace_conversation(client)
-    return client
 
 
 def _trace_conversation(client: imapclient.IMAPClient) -> None:
+    """With -Dimap, log the conversation from the greeting on."""
     if protocol_trace.enabled():
-        trace.mutter("imap S: %s", printable(client.welcome.decode("utf-8", "replace")))
         protocol_trace.ConversationTrace(client._imap)
 
 
@@ -124,12 +135,34 @@ def logged_in(
     may be preauthenticated: it is looked up only if needed.)
     The commands ``then`` (or ``then(client)``, once connected) are sent
     with the login, in its turn where it takes one; the Login has their
-    replies.
+    replies.  Where the greeting says nothing needed, the login need not
+    wait for it (``TalkFirst``).
     """
-    given = password
-    keyring_state = "unused"
-    lookup = (_StoredPassword(settings) if given is None and not settings.tunnel
+    lookup = (_StoredPassword(settings) if password is None and not settings.tunnel
               else None)
+    talk_first = (TalkFirst(settings, password, lookup, then)
+                  if on_connected is None and settings.auth == "password" else None)
+    try:
+        login = _log_in(settings, on_connected, password, lookup, then, talk_first)
+    except UNANSWERED as e:
+        if talk_first is None or talk_first.sent is None or talk_first.answered:
+            raise
+        trace.mutter("imapclient: the login sent before the greeting went"
+                     " unanswered (%s); waiting for the greeting from now on", e)
+        capability_cache.await_greeting(settings)
+        login = _log_in(settings, on_connected, password, lookup, then, None)
+    try:
+        yield login
+    finally:
+        close(login.client)
+
+
+def _log_in(settings: IMAPSettings,
+            on_connected: Optional[Callable[[imapclient.IMAPClient], None]],
+            given: Optional[Password], lookup: Optional["_StoredPassword"],
+            then: Then, talk_first: Optional["TalkFirst"]) -> Login:
+    """Connect and log in (see ``logged_in``); closed again on failure."""
+    password, keyring_state = given, "unused"
 
     def connected(client: imapclient.IMAPClient) -> Sequence[bytes]:
         """Show ``client`` to ``on_connected``; the commands for its login."""
@@ -139,28 +172,29 @@ def logged_in(
 
     # With STARTTLS the greeting comes before the certificate is checked.
     early = lookup if settings.security != "starttls" else None
-    client = connect(settings, before_greeting=early)
+    client = connect(settings, before_greeting=early, talk_first=talk_first)
+    talked = talk_first if talk_first is not None and talk_first.sent else None
     try:
         if lookup is not None:
             password, keyring_state = lookup.result()
-        commands = connected(client)
+        commands = () if talked else connected(client)
         if is_preauthenticated(client):
             with translated_errors(settings):
-                pending = fast_commands.send_pipelined(client, commands)
-            yield Login(client, None, PREAUTH, pending)
-            return
+                pending = (talked.sent.pending if talked
+                           else fast_commands.send_pipelined(client, commands))
+            return Login(client, None, PREAUTH, pending)
         if password is None and settings.tunnel:
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
         try:
-            method, pending = login(client, settings, password, commands)
+            method, pending = login(client, settings, password, commands, talked)
         except errors.LoginRefused:
-            if client._imap.capabilities_source != "remembered":
+            if client._imap.capabilities_source != "remembered" and not talked:
                 raise
             # Were they out of date?  Asked on a new connection (what was
             # sent behind the refused login leaves this one unclear).
-            remembered = set(client._imap.capabilities)
+            remembered = set(talked.presumed if talked else client._imap.capabilities)
             close(client)
             client = connect(settings, remember=False)
             if set(client._imap.capabilities) == remembered:
@@ -169,9 +203,66 @@ def logged_in(
             method, pending = login(client, settings, password, connected(client))
         if given is None:
             credentials.offer_to_store(settings, password)
-        yield Login(client, password, method, pending)
-    finally:
+        return Login(client, password, method, pending)
+    except BaseException:
         close(client)
+        raise
+
+
+# How a server that will not hear a client before its greeting may answer
+# one that talks first (``TalkFirst``).
+UNANSWERED = (errors.ConnectionLost, errors.ConnectionFailed,
+              errors.ConnectionTimedOut, errors.ServerRefused)
+
+
+class TalkFirst:
+    """The login (AUTHENTICATE PLAIN with SASL-IR) and the commands behind
+    it, sent before the greeting is read: in the TLS handshake's last turn
+    over imaps.  Where the greeting lists no capabilities (GMail), waiting
+    for it tells nothing the remembered ones do not, and costs a round trip.
+
+    Only with the password at hand, SASL-IR and AUTH=PLAIN remembered, and
+    commands that cannot be misread however the login ends: a refused
+    login has them refused as not authenticated, and no draft goes with
+    its command while the capabilities are remembered ones
+    (``fast_commands.append_command``): it waits for the server, logged in,
+    to ask for it.  Over TLS this is once the certificate is checked, as
+    for any login.  Should the login go unanswered (a greeting that is not
+    OK, a closed connection: a server that will not hear a client before
+    greeting it), ``logged_in`` connects again, waits for the greeting, and
+    remembers to wait for this server's (``capability_cache``).
+    """
+
+    def __init__(self, settings: IMAPSettings, given: Optional[Password],
+                 lookup: Optional["_StoredPassword"], then: Then) -> None:
+        self._settings, self._given, self._lookup = settings, given, lookup
+        self._then = then
+        self.sent: Optional[fast_commands.SentLogin] = None
+        self.presumed: tuple = ()
+        self.answered = False
+
+    def __call__(self, client: imapclient.IMAPClient) -> None:
+        password = self._given or (self._lookup.found() if self._lookup else None)
+        if (password is None or any(c in UNSENDABLE[PLAIN_ONE_TURN] for c in password.value)
+                or not client._imap.presume_remembered()
+                or not fast_commands.can_login_in_one_turn(client)):
+            return
+        self.presumed = client._imap.capabilities
+        commands = self._then(client) if callable(self._then) else self._then
+        trace.mutter("imapclient: the greeting lists no capabilities: logging in"
+                     " before it")
+        self.sent = fast_commands.send_plain_login(
+            client, self._settings.username, password.value, commands)
+
+    def reply(self, client: imapclient.IMAPClient) -> fast_commands.Pending:
+        """The login's reply (LoginError if refused): the commands behind it."""
+        try:
+            pending = fast_commands.plain_login_reply(client, self.sent)
+        except imap_exceptions.LoginError:
+            self.answered = True
+            raise
+        self.answered = True
+        return pending
 
 
 class _StoredPassword:
@@ -184,12 +275,17 @@ class _StoredPassword:
         self._found: Optional[tuple[Optional[Password], str]] = None
         self._error: Optional[Exception] = None
 
-    def __call__(self) -> None:
+    def __call__(self, client: Optional[imapclient.IMAPClient] = None) -> None:
         if self._found is None and self._error is None:
             try:
                 self._found = credentials.stored_password(self._settings)
             except Exception as e:
                 self._error = e
+
+    def found(self) -> Optional[Password]:
+        """The password if one was found (its error, if any, kept for ``result``)."""
+        self()
+        return self._found[0] if self._found else None
 
     def result(self) -> tuple[Optional[Password], str]:
         self()
@@ -227,16 +323,20 @@ def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
 
 def login(
     client: imapclient.IMAPClient, settings: IMAPSettings, password: Password,
-    then: Sequence[bytes] = (),
+    then: Sequence[bytes] = (), sent: Optional[TalkFirst] = None,
 ) -> tuple[str, fast_commands.Pending]:
     """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name),
     then send ``then``; return the method used (worked out first: logging in
-    changes the capabilities) and the commands ``then``, replies pending."""
-    method = login_method(client, settings)
+    changes the capabilities) and the commands ``then``, replies pending.
+    With ``sent``, the login and its commands went before the greeting:
+    its reply is read."""
+    method = PLAIN_ONE_TURN if sent else login_method(client, settings)
     _check_sendable(password.value, method, settings)
     pending = None
     with translated_errors(settings):
-        if method in OAUTH2_METHODS:
+        if sent:
+            pending = sent.reply(client)
+        elif method in OAUTH2_METHODS:
             _oauth2_login(client, settings, password.value)
         elif method == PLAIN_ONE_TURN:
             pending = fast_commands.plain_login_one_turn(

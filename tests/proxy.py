@@ -513,6 +513,38 @@ class GreetingWithoutCapabilities(CountCommands):
         return super().from_server(line.replace(b"LITERAL+", b"LITERAL-"))
 
 
+class GreetingWhenSpokenTo(GreetingWithoutCapabilities):
+    """As GreetingWithoutCapabilities, the greeting held until the client
+    speaks, or for ``HOLD`` seconds: ``spoke_first`` says which.  With
+    ``refuse``, a client that speaks first is cut off, as a server that
+    will not hear a client before greeting it would."""
+
+    HOLD = 1.0
+
+    def __init__(self, refuse: bool = False) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.spoke = threading.Event()
+        self.greeted = False
+        self.spoke_first: Optional[bool] = None
+
+    def from_client(self, chunk: bytes) -> bytes:
+        if not self.greeted:
+            self.spoke_first = True
+        self.spoke.set()
+        if self.refuse and not self.greeted:
+            raise Cut()
+        return super().from_client(chunk)
+
+    def from_server(self, line: bytes) -> bytes:
+        if not self.greeted:
+            self.spoke_first = self.spoke.wait(self.HOLD)
+            self.greeted = True
+            if self.refuse and self.spoke_first:
+                raise Cut()
+        return super().from_server(line)
+
+
 class WithoutInitialResponse(GreetingWithoutCapabilities):
     """As GreetingWithoutCapabilities, and a server without SASL-IR: an
     AUTHENTICATE with an initial response is refused."""

@@ -15,6 +15,7 @@ from breezy import tests
 from . import fixtures
 from .fixtures import PASSWORD, USER
 from .fixtures import parse
+from .gmail_front import GMailProfile
 from .proxy import CountCommands, RewritingProxy
 
 LINK = "https://mail.google.com/mail/?authuser=alice#search/rfc822msgid%%3A%s"
@@ -56,6 +57,34 @@ class TestGMailLink(fixtures.SendTestCase):
         self.configure(self.server)  # Dovecot itself: no X-GM-EXT-1
         _, err = self.send()
         self.assertNotContainsString(err, "Open it")
+
+
+class TestGMailOverTLS(fixtures.SendTestCase):
+    """A front that makes Dovecot look like GMail: imaps (TLS 1.3), a
+    greeting without capabilities, LITERAL- after login only."""
+
+    def setUp(self):
+        super().setUp()
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, PASSWORD)
+        self.server = fixtures.start_dovecot(self)
+        ca = fixtures.TestCA(self)
+        self.front = GMailProfile((self.server.host, self.server.port),
+                                  *ca.server_files(), hold_greeting=1.0)
+        self.addCleanup(self.front.close)
+        self.configure(imap_server="imaps://127.0.0.1:%d" % self.front.port,
+                       imap_username=USER, imap_ca_certs=ca.path, imap_mailbox="Drafts",
+                       imap_revisions="False")
+
+    def test_login_goes_with_the_handshakes_last_turn(self):
+        self.send()  # learns the capabilities
+        _, err = self.send()
+        self.assertContainsString(err, "Open it: ")
+        # The login and the APPEND went before the greeting, the draft only
+        # once asked for (nothing GMail would refuse).
+        self.assertEqual([False, True], self.front.spoke_first)
+        self.assertEqual([], self.front.violations)
+        self.assertEqual(2, len(self.server.messages(USER, "Drafts")))
 
 
 class GMailCapabilities:

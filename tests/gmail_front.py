@@ -9,6 +9,11 @@ refused as GMail refuses it, and counted in ``violations``.
 
 Put a ``LatencyProxy`` in front of it for the link's delay: that one sees
 TLS records, so this one notes when the APPEND's OK passed (``appended_at``).
+With ``hold_greeting`` (seconds) it holds each greeting until the client
+speaks, or that long: ``spoke_first`` says, for each connection, which.
+
+Used by the tests (GMail itself cannot be reached here) and by
+``benchmarks/run``.
 """
 
 from __future__ import annotations
@@ -36,8 +41,11 @@ class GMailProfile:
     """Serves one client connection at a time, each to a new connection to
     ``target`` (a plaintext IMAP server)."""
 
-    def __init__(self, target: tuple[str, int], cert_chain: str, key: str) -> None:
+    def __init__(self, target: tuple[str, int], cert_chain: str, key: str,
+                 hold_greeting: float = 0) -> None:
         self.target = target
+        self.hold_greeting = hold_greeting
+        self.spoke_first: list[bool] = []
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.minimum_version = ssl.TLSVersion.TLSv1_3
         self.context.load_cert_chain(cert_chain, key)
@@ -69,7 +77,7 @@ class GMailProfile:
         except (OSError, ssl.SSLError):
             server.close()
             return
-        state = {"logged_in": False, "login_tags": set()}
+        state = {"logged_in": False, "login_tags": set(), "spoke": threading.Event()}
         lock = threading.Lock()
         threading.Thread(target=self._from_server, args=(server, client, state, lock),
                          daemon=True).start()
@@ -82,6 +90,7 @@ class GMailProfile:
                 line = reader.readline()
                 if not line:
                     break
+                state["spoke"].set()
                 words = line.split(b" ", 2)
                 if len(words) > 1 and words[1].upper() in (b"LOGIN", b"AUTHENTICATE"):
                     state["login_tags"].add(words[0])
@@ -112,6 +121,8 @@ class GMailProfile:
                 line = reader.readline()
                 if not line:
                     break
+                if first and self.hold_greeting:
+                    self.spoke_first.append(state["spoke"].wait(self.hold_greeting))
                 out = self._rewritten(line, first, state)
                 first = False
                 client.sendall(out)
