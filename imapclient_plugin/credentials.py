@@ -96,6 +96,26 @@ def offer_to_store(settings: IMAPSettings, password: Password) -> None:
         trace.note("Password stored in the keyring.")
 
 
+def import_keyring_meanwhile(settings: IMAPSettings) -> Optional["threading.Thread"]:
+    """Where the password is to come from the keyring, import keyring (some
+    20 ms) in a thread while the connection is being made; nothing is
+    looked up.  ``join`` it before the lookup."""
+    if settings.token_command or settings.password_command:
+        return None
+    import threading
+
+    def import_keyring() -> None:
+        try:
+            import keyring.core  # noqa: F401
+            import keyring.errors  # noqa: F401
+        except Exception:  # the lookup reports it
+            pass
+
+    thread = threading.Thread(target=import_keyring, name="import keyring", daemon=True)
+    thread.start()
+    return thread
+
+
 def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
     """(password or None, what the keyring said, for the error message)."""
     import keyring

@@ -268,15 +268,20 @@ class TalkFirst:
 class _StoredPassword:
     """``credentials.stored_password``, called by ``connect`` while the
     greeting is on its way; its error, if any, is raised by ``result``
-    (never inside the connection's own error handling)."""
+    (never inside the connection's own error handling).  keyring is
+    imported meanwhile, from when this is made: nothing is looked up until
+    the connection is made (and its certificate checked)."""
 
     def __init__(self, settings: IMAPSettings) -> None:
         self._settings = settings
         self._found: Optional[tuple[Optional[Password], str]] = None
         self._error: Optional[Exception] = None
+        self._imports = credentials.import_keyring_meanwhile(settings)
 
     def __call__(self, client: Optional[imapclient.IMAPClient] = None) -> None:
         if self._found is None and self._error is None:
+            if self._imports is not None:
+                self._imports.join()
             try:
                 self._found = credentials.stored_password(self._settings)
             except Exception as e:
