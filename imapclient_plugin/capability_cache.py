@@ -51,32 +51,39 @@ def remembered(settings: IMAPSettings) -> Optional[Known]:
     return Known(tuple(c.encode("ascii", "replace") for c in listed), greeting)
 
 
-def remember(settings: IMAPSettings, capabilities: tuple, greeting_listed: bool) -> None:
+def remember(settings: IMAPSettings, capabilities: tuple, greeting_listed: bool,
+             before: Optional[Known]) -> None:
     """Note what the server announced before login, and whether its
     greeting listed it (a server once found to need its greeting awaited
-    stays so while its greeting says nothing)."""
+    stays so while its greeting says nothing).  ``before``: what
+    ``remembered`` gave for this connection; nothing is written if that
+    holds still."""
     if not _applies(settings):
         return
-    before = remembered(settings)
     if greeting_listed:
         greeting = LISTED
     else:
         greeting = AWAITED if before and before.greeting == AWAITED else SILENT
-    _save(settings, capabilities, greeting)
+    record = _record(capabilities, greeting)
+    if before is None or _record(before.capabilities, before.greeting) != record:
+        _save(settings, record)
 
 
 def await_greeting(settings: IMAPSettings) -> None:
     """The login sent before the greeting went unanswered: from now on, wait."""
     before = remembered(settings)
     if before is not None:
-        _save(settings, before.capabilities, AWAITED)
+        _save(settings, _record(before.capabilities, AWAITED))
 
 
-def _save(settings: IMAPSettings, capabilities: tuple, greeting: str) -> None:
-    records = cache_files.load(CACHE_FILE)
-    record = {"capabilities": sorted({
+def _record(capabilities: tuple, greeting: str) -> dict:
+    return {"capabilities": sorted({
         c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)
         for c in capabilities}), "greeting": greeting}
+
+
+def _save(settings: IMAPSettings, record: dict) -> None:
+    records = cache_files.load(CACHE_FILE)
     if records.get(_key(settings)) == record:
         return
     records[_key(settings)] = record

@@ -41,7 +41,8 @@ def connect(settings: IMAPSettings, remember: bool = True,
     warn_if_plaintext(settings)
     trace.mutter("imapclient: connecting to %s port %d (%s)",
                  settings.host, settings.port, settings.security)
-    known = capability_cache.remembered(settings) if remember else None
+    stored = capability_cache.remembered(settings)
+    known = stored if remember else None
     if talk_first is not None and (known is None or not known.greeting_is_silent):
         talk_first = None
 
@@ -70,7 +71,7 @@ def connect(settings: IMAPSettings, remember: bool = True,
                          printable(" ".join(client._imap.capabilities)))
         if client._imap.state == "NONAUTH":
             capability_cache.remember(settings, client.capabilities(),
-                                      greeting_listed=source == "greeting")
+                                      greeting_listed=source == "greeting", before=stored)
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
@@ -243,7 +244,7 @@ class TalkFirst:
 
     def __call__(self, client: imapclient.IMAPClient) -> None:
         password = self._given or (self._lookup.found() if self._lookup else None)
-        if (password is None or any(c in UNSENDABLE[PLAIN_ONE_TURN] for c in password.value)
+        if (password is None or not _sendable(password.value, PLAIN_ONE_TURN)
                 or not client._imap.presume_remembered()
                 or not fast_commands.can_login_in_one_turn(client)):
             return
@@ -328,19 +329,19 @@ def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:
 
 def login(
     client: imapclient.IMAPClient, settings: IMAPSettings, password: Password,
-    then: Sequence[bytes] = (), sent: Optional[TalkFirst] = None,
+    then: Sequence[bytes] = (), talked: Optional[TalkFirst] = None,
 ) -> tuple[str, fast_commands.Pending]:
     """Log in, with AUTHENTICATE PLAIN where offered (quotes any user name),
     then send ``then``; return the method used (worked out first: logging in
     changes the capabilities) and the commands ``then``, replies pending.
-    With ``sent``, the login and its commands went before the greeting:
+    With ``talked``, the login and its commands went before the greeting:
     its reply is read."""
-    method = PLAIN_ONE_TURN if sent else login_method(client, settings)
+    method = PLAIN_ONE_TURN if talked else login_method(client, settings)
     _check_sendable(password.value, method, settings)
     pending = None
     with translated_errors(settings):
-        if sent:
-            pending = sent.reply(client)
+        if talked:
+            pending = talked.reply(client)
         elif method in OAUTH2_METHODS:
             _oauth2_login(client, settings, password.value)
         elif method == PLAIN_ONE_TURN:
@@ -392,9 +393,13 @@ UNSENDABLE = {LOGIN: "\r\n\x00", PLAIN: "\x00", PLAIN_ONE_TURN: "\x00"}
 OAUTH2_UNSENDABLE = "\x01\r\n\x00"
 
 
-def _check_sendable(secret: str, method: str, settings: IMAPSettings) -> None:
+def _sendable(secret: str, method: str) -> bool:
     unsendable = OAUTH2_UNSENDABLE if method in OAUTH2_METHODS else UNSENDABLE[method]
-    if any(c in unsendable for c in secret):
+    return not any(c in unsendable for c in secret)
+
+
+def _check_sendable(secret: str, method: str, settings: IMAPSettings) -> None:
+    if not _sendable(secret, method):
         what = "access token" if method in OAUTH2_METHODS else "password"
         raise errors.UnsendableSecret(what=what, user=settings.username,
                                       host=settings.host, method=method)
