@@ -1,7 +1,10 @@
 """The ``imapclient`` mail client: ``brz send`` stores a draft over IMAP.
 
 Builds the message first, so that whatever goes wrong afterwards (settings,
-network, server) the message is kept on disk and its path printed.
+network, server) the message is kept on disk and its path printed.  What
+stores it (imapclient, ssl, the keyring) is imported only then, once Breezy
+has built the directive: imported with this module, before the bundle, it
+would add its few megabytes to the bundle's peak.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ from .directive import without_bundle
 from .draft_data import DraftData
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
 from .settings import identity, identity_address, read_settings
-from .revisions import next_revision
-from .store import Draft, report_stored, store_draft
 from .unsent import Terminated, keep_unsent, not_stored, signals_raise
 
 
@@ -80,12 +81,17 @@ class IMAPDraftClient(MailClient):
             trace.note("The message was kept in %s",
                        keep_unsent(self._latest(data), basename))
             raise
+        from .store import report_stored  # imported by _store already
+
         report_stored(settings, stored)
 
     def _store(self, settings, fields: dict, to, subject: str, message,
                data: DraftData):
         """Store the draft, as the next revision of its merge request where
         revisions are on (``self._revision``)."""
+        from .revisions import next_revision
+        from .store import Draft, store_draft
+
         self._revision = next_revision(self.config, fields["attachment"], settings,
                                        subject, dict(fields, to=to))
         revision = self._revision

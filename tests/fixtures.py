@@ -6,6 +6,8 @@ import datetime
 import email
 import email.policy
 import os
+import subprocess
+import sys
 from typing import Optional
 
 import keyring
@@ -25,6 +27,30 @@ from .pymap_server import PymapServer
 USER = "alice"
 PASSWORD = "correct horse battery"
 IDENTITY = "Zoë Développeur <alice@example.com>"
+
+
+PLUGIN = __name__.rsplit(".", 2)[0]  # breezy.plugins.imapclient
+PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_with_plugin(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter that has loaded
+    this plugin (from this tree) as Breezy loads plugins, and no other;
+    ``loaded`` holds the modules loading it imported."""
+    setup = (
+        "import importlib.util, sys, breezy.config, breezy.help_topics\n"
+        "import breezy.plugins\n"
+        "before = set(sys.modules)\n"
+        "spec = importlib.util.spec_from_file_location(%r, %r,"
+        " submodule_search_locations=[%r])\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules[spec.name] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "loaded = set(sys.modules) - before\n"
+        % (PLUGIN, os.path.join(PLUGIN_ROOT, "__init__.py"), PLUGIN_ROOT)
+    )
+    return subprocess.run([sys.executable, "-c", setup + code], check=True,
+                          capture_output=True, text=True).stdout
 
 
 def parse(data: bytes):

@@ -1,10 +1,8 @@
 """The plugin registers lazily and imports nothing heavy at load time."""
 
-import os
-import subprocess
-import sys
-
 from breezy import config, tests
+
+from . import fixtures
 
 
 class TestRegistration(tests.TestCase):
@@ -29,24 +27,21 @@ class TestRegistration(tests.TestCase):
 
     def test_loading_imports_no_heavy_module(self):
         # A fresh interpreter: what does loading the plugin pull in?
-        package = __name__.rsplit(".", 2)[0]
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        code = (
-            "import importlib.util, sys, breezy.config, breezy.help_topics\n"
-            "import breezy.plugins\n"
-            "before = set(sys.modules)\n"
-            "spec = importlib.util.spec_from_file_location(%r, %r,"
-            " submodule_search_locations=[%r])\n"
-            "module = importlib.util.module_from_spec(spec)\n"
-            "sys.modules[spec.name] = module\n"
-            "spec.loader.exec_module(module)\n"
-            "print(' '.join(sorted(set(sys.modules) - before)))\n"
-            % (package, os.path.join(root, "__init__.py"), root)
-        )
-        out = subprocess.run([sys.executable, "-c", code], check=True,
-                             capture_output=True, text=True).stdout
-        loaded = out.split()
+        loaded = fixtures.run_with_plugin(
+            "print(' '.join(sorted(loaded)))\n").split()
         for heavy in ("imapclient", "keyring", "ssl", "email",
                       "breezy.mail_client"):
             self.assertNotIn(heavy, loaded)
-        self.assertIn(package, loaded)
+        self.assertIn(fixtures.PLUGIN, loaded)
+
+    def test_brz_sends_client_is_made_without_what_stores_the_draft(self):
+        # brz send makes its mail client before it builds the bundle: what
+        # talks IMAP is imported after, not under the bundle's peak.
+        modules = fixtures.run_with_plugin(
+            "stack = breezy.config.MemoryStack(b'mail_client = imapclient')\n"
+            "client = stack.get('mail_client')(stack)\n"
+            "print(type(client).__name__, ' '.join(sorted(sys.modules)))\n").split()
+        self.assertEqual("IMAPDraftClient", modules[0])
+        for heavy in ("imapclient", "imaplib", "keyring"):
+            self.assertNotIn(heavy, modules)
+        self.assertIn("breezy.mail_client", modules)
