@@ -15,6 +15,7 @@
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
+- ``heap``: has glibc give back what Breezy frees while it builds a bundle.
 - ``inputs``: what imap-send is given (message, mbox, patch) as messages.
 - ``keyring_store``: ``password_encoding = keyring`` for authentication.conf.
 - ``check``: ``brz imap-check``'s steps.

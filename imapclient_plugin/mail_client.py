@@ -12,7 +12,7 @@ from __future__ import annotations
 from breezy import trace
 from breezy.mail_client import MailClient
 
-from . import errors
+from . import errors, heap
 from .directive import without_bundle
 from .draft_data import DraftData
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
@@ -24,6 +24,12 @@ class IMAPDraftClient(MailClient):
     """Store the message as a draft in an IMAP Drafts folder."""
 
     supports_body = True
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        # brz send makes its client before the bundle: what the bundle frees
+        # is then given back, not kept under the message (see heap).
+        heap.give_freed_memory_back()
 
     def compose(
         self,

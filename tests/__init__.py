@@ -5,6 +5,7 @@ TEST_MODULES = [
     "test_message",
     "test_message_properties",
     "test_registration",
+    "test_heap",
     "test_send",
     "test_tls",
     "test_faults",
