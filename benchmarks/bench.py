@@ -576,14 +576,18 @@ def whole_send_memory(ws: Workspace, server: DovecotServer) -> None:
             client.expunge()
         seconds = [statistics.median(t for t, _ in runs) for runs in (imap, offline)]
         peaks = [statistics.median(m for _, m in runs) for runs in (imap, offline)]
-        extra_rss, extra_time = peaks[0] - peaks[1], seconds[0] - seconds[1]
+        # Each pair ran back to back: their difference is what the machine's
+        # drift from one pair to the next does not blur.
+        extra_time = statistics.median(i[0] - o[0] for i, o in zip(imap, offline))
+        extra_rss = peaks[0] - peaks[1]
         curve.append((directive, extra_rss))
         row("brz send, %d MB directive (%.0f MB message): peak RSS, wall time"
             % (round(directive / 1e6), message / 1e6),
             "%.0f MB, %.1f s" % (peaks[0] / 1e6, seconds[0]),
             "%.0f MB, %.1f s brz send -o" % (peaks[1] / 1e6, seconds[1]),
             check(extra_rss <= message and extra_time <= 1.0,
-                  "+%.0f MB (target <= one message, %.0f MB), +%.1f s (target <= 1 s)"
+                  "+%.0f MB (target <= one message, %.0f MB), %+.1f s (pairs' median,"
+                  " target <= 1 s)"
                   % (extra_rss / 1e6, message / 1e6, extra_time)))
     (d0, r0), (d1, r1) = curve[0], curve[-1]
     row("brz send: extra peak RSS against directive size", "slope %.2f" % (
