@@ -5,7 +5,9 @@ megabytes Breezy frees while it builds a bundle can stay resident. ``brz
 send`` then adds the directive's bytes (its mail path joins them) and the
 message on top of those, where ``brz send -o`` writes the same directive
 out of the pages it already has. Put back to glibc's default, freed memory
-at the top of the heap goes back to the system as it is freed.
+at the top of the heap goes back to the system as it is freed (and glibc
+no longer moves its mmap threshold either). Costs a few thousand page
+faults at 100 MB, where the send takes half a million.
 """
 
 from __future__ import annotations

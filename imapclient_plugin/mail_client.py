@@ -2,9 +2,9 @@
 
 Builds the message first, so that whatever goes wrong afterwards (settings,
 network, server) the message is kept on disk and its path printed.  What
-stores it (imapclient, ssl, the keyring) is imported only then, once Breezy
-has built the directive: imported with this module, before the bundle, it
-would add its few megabytes to the bundle's peak.
+stores it (imapclient, imaplib, the keyring) is imported only then, once
+Breezy has built the directive: imported with this module, before the
+bundle, it would add its few megabytes to the bundle's peak.
 """
 
 from __future__ import annotations
