@@ -18,16 +18,16 @@ M_TRIM_THRESHOLD = -1  # glibc's malloc.h
 DEFAULT_TRIM_THRESHOLD = 128 * 1024  # glibc's, before it adjusts it
 
 
-def give_freed_memory_back() -> bool:
+def give_freed_memory_back() -> None:
     """From now on, give memory freed on top of the heap back to the system
-    at once (a fixed trim threshold); whether the C library has the knob."""
+    at once (a fixed trim threshold), where the C library has the knob."""
     if not sys.platform.startswith("linux"):
-        return False
+        return
     import ctypes
 
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the process's own C library
     except (OSError, AttributeError):
-        return False
+        return
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD) == 1
+    mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
