@@ -1,5 +1,7 @@
 """Remembers what each server announces before login, so that a server
-whose greeting does not say it (GMail) costs no CAPABILITY round trip.
+whose greeting does not say it (GMail) costs no CAPABILITY round trip;
+and what it announced at login, for deciding what to send with the next
+login (``after_login``: whether an extra copy could be removed by UID).
 
 Kept in ``<Breezy cache dir>/imapclient/capabilities.json``, one entry per
 server, port and security; never credentials.  A login refused while the
@@ -30,6 +32,7 @@ AWAITED = "awaited"  # silent, but the login sent before it went unanswered
 class Known(NamedTuple):
     capabilities: tuple[bytes, ...]
     greeting: str
+    after_login: tuple[bytes, ...] = ()  # as the last login's reply said them
 
     @property
     def greeting_is_silent(self) -> bool:
@@ -45,10 +48,19 @@ def remembered(settings: IMAPSettings) -> Optional[Known]:
     if not isinstance(record, dict):
         return None
     listed, greeting = record.get("capabilities"), record.get("greeting")
-    if (not isinstance(listed, list) or not all(isinstance(c, str) for c in listed)
+    after_login = record.get("after_login", [])
+    if (not _names(listed) or not _names(after_login)
             or greeting not in (LISTED, SILENT, AWAITED)):
         return None
-    return Known(tuple(c.encode("ascii", "replace") for c in listed), greeting)
+    return Known(_encoded(listed), greeting, _encoded(after_login))
+
+
+def _names(listed: object) -> bool:
+    return isinstance(listed, list) and all(isinstance(c, str) for c in listed)
+
+
+def _encoded(listed: list) -> tuple[bytes, ...]:
+    return tuple(c.encode("ascii", "replace") for c in listed)
 
 
 def remember(settings: IMAPSettings, capabilities: tuple, greeting_listed: bool,
@@ -64,22 +76,34 @@ def remember(settings: IMAPSettings, capabilities: tuple, greeting_listed: bool,
         greeting = LISTED
     else:
         greeting = AWAITED if before and before.greeting == AWAITED else SILENT
-    record = _record(capabilities, greeting)
-    if before is None or _record(before.capabilities, before.greeting) != record:
+    record = _record(capabilities, greeting, before.after_login if before else ())
+    if before is None or _record(*before) != record:
         _save(settings, record)
+
+
+def remember_after_login(settings: IMAPSettings, capabilities: tuple) -> None:
+    """Note what the server announced in its reply to the login (once
+    what it says before login is noted: ``remember``)."""
+    before = remembered(settings)
+    if before is not None:
+        _save(settings, _record(before.capabilities, before.greeting, capabilities))
 
 
 def await_greeting(settings: IMAPSettings) -> None:
     """The login sent before the greeting went unanswered: from now on, wait."""
     before = remembered(settings)
     if before is not None:
-        _save(settings, _record(before.capabilities, AWAITED))
+        _save(settings, _record(before.capabilities, AWAITED, before.after_login))
 
 
-def _record(capabilities: tuple, greeting: str) -> dict:
-    return {"capabilities": sorted({
-        c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)
-        for c in capabilities}), "greeting": greeting}
+def _record(capabilities: tuple, greeting: str, after_login: tuple = ()) -> dict:
+    return {"capabilities": _decoded(capabilities), "greeting": greeting,
+            "after_login": _decoded(after_login)}
+
+
+def _decoded(capabilities: tuple) -> list[str]:
+    return sorted({c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)
+                   for c in capabilities})
 
 
 def _save(settings: IMAPSettings, record: dict) -> None:

@@ -37,7 +37,10 @@ class cmd_imap_send(Command):
     so running the command twice does not make duplicates (a message or
     patch without one gets one made from its content).  Everything goes over
     one connection: a series of patches is checked in one turn and stored
-    in one MULTIAPPEND where the server offers it.  A file kept by
+    in one MULTIAPPEND where the server offers it.  One message goes up in
+    the same turn as the check where the server can remove a copy by its
+    UID (UIDPLUS, seen at the last login): found there already, the copy
+    just stored is removed at once.  A file kept by
     ``brz send`` is deleted once its message is stored.
     """
 

@@ -11,7 +11,8 @@ from typing import Callable, Optional, Sequence
 
 from breezy import trace
 
-from . import bounded_io, credentials, drafts, errors, fast_commands, folder_cache, session
+from . import (bounded_io, capability_cache, credentials, drafts, errors, fast_commands,
+               folder_cache, session)
 from .draft_data import DraftData, ReadAhead, SplicedDraft
 from .errors import printable
 from .settings import IMAPSettings
@@ -202,34 +203,140 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
     """Store each message exactly once over one connection (brz imap-send
     of a series), in turns that do not grow with the series: what is there
     already is found in one turn and skipped, the rest goes up in one
-    MULTIAPPEND where offered.  A lost connection is handled as for one
+    MULTIAPPEND where offered; one message may go up in the same turn
+    (``_AppendBehindSearch``).  A lost connection is handled as for one
     draft: reconnect, look, store what is missing, look again."""
     remembered = folder_cache.remembered(settings)
     known = settings.mailbox or remembered
     ids = [m.message_id for m in messages]
-    then = drafts.search_commands(known, ids) if known else [drafts.LIST_ALL]
-    with session.logged_in(settings, then=then) as login:
-        client = login.client
-        searched = {}  # what is there, from the searches sent with the login
-        if known:
-            with session.translated_errors(settings, action="the Drafts folder",
-                                           client=client):
-                searched[known] = login.pending.replies()
-        listing = None if known else _listed_with_login(login, settings)
-        folder = _drafts_folder(client, settings, remembered, listing)
+    ahead = (_AppendBehindSearch(settings, known, messages[0])
+             if known and len(messages) == 1 else None)
+    then = ahead or (drafts.search_commands(known, ids) if known else [drafts.LIST_ALL])
+    try:
+        with session.logged_in(settings, then=then) as login:
+            client = login.client
+            searched = {}  # what is there, from the searches sent with the login
+            if known:
+                with session.translated_errors(settings, action="the Drafts folder",
+                                               client=client):
+                    searched[known] = (ahead.replies(client, login.pending)
+                                       if ahead and ahead.sent else login.pending.replies())
+            listing = None if known else _listed_with_login(login, settings)
+            folder = _drafts_folder(client, settings, remembered, listing)
 
-        def attempt(folder_name: str) -> list:
-            try:
-                return _append_missing(client, settings, folder_name, messages,
-                                       searched.pop(folder_name, None))
-            except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
-                trace.note("%s Reconnecting to check which drafts arrived.", lost)
-                with session.logged_in(settings, password=login.password) as again:
-                    return _append_missing(again.client, settings, folder_name,
-                                           messages, look_again=True)
+            def attempt(folder_name: str) -> list:
+                if (ahead is not None and ahead.sent and folder_name == known
+                        and known in searched):  # its replies not yet used
+                    return [ahead.outcome(client, searched.pop(known))]
+                try:
+                    return _append_missing(client, settings, folder_name, messages,
+                                           searched.pop(folder_name, None))
+                except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+                    trace.note("%s Reconnecting to check which drafts arrived.", lost)
+                    with session.logged_in(settings, password=login.password) as again:
+                        return _append_missing(again.client, settings, folder_name,
+                                               messages, look_again=True)
 
-        folder, uids = _rediscovering(client, settings, folder, attempt)
+            folder, uids = _rediscovering(client, settings, folder, attempt)
+    except (errors.ConnectionLost, errors.ConnectionTimedOut) as lost:
+        if ahead is None or not ahead.sent:
+            raise
+        return [StoredDraft(drafts.find_drafts_folder(None, settings.mailbox, remembered),
+                            ahead.after_lost_connection(lost))]
     return [StoredDraft(folder, uid) for uid in uids]
+
+
+class _AppendBehindSearch:
+    """``brz imap-send`` of one message: its APPEND sent with the login,
+    behind the SELECT and the search for its Message-ID, so that the whole
+    connection is the greeting, one turn out and one back.  The search
+    runs first (RFC 9051 5.5: a command whose result another one changes
+    is run in the order sent); if it finds the message there already, the
+    copy just stored is removed by its UID, which touches nothing else.
+
+    So only where that removal is sure to be possible: the server's last
+    login announced UIDPLUS (``capability_cache``), and it is not GMail,
+    where a removed draft can end up in All Mail or the Trash.  And only
+    where the draft can go with the login at all
+    (``fast_commands.append_command``: what a refused login does to it).
+    If the login is refused, so are the commands behind it.  If the folder
+    is missing, the SELECT, the search and the APPEND (TRYCREATE) are
+    refused, and a remembered folder is found again (``_rediscovering``).
+    If the connection is lost once the APPEND is sent, its outcome is
+    unknown: reconnect, look, store it if missing, remove any extra copy.
+    """
+
+    def __init__(self, settings: IMAPSettings, folder: str, draft: Draft) -> None:
+        self.settings, self.folder, self.draft = settings, folder, draft
+        self.sent = False
+
+    def __call__(self, client) -> list[bytes]:
+        """The commands to send with the login (asked again if the login is
+        tried again on a new connection)."""
+        search = drafts.search_commands(self.folder, [self.draft.message_id])
+        append = None
+        if self._copy_removable():
+            drafts.check_append_limit(client, len(self.draft.data), self.settings.host)
+            append = fast_commands.append_command(client, self.folder, self.draft.data,
+                                                  drafts.DRAFT_FLAGS)
+        self.sent = append is not None
+        return search + [append] if append is not None else search
+
+    def _copy_removable(self) -> bool:
+        known = capability_cache.remembered(self.settings)
+        return (known is not None and b"UIDPLUS" in known.after_login
+                and drafts.GMAIL_EXTENSION.encode() not in known.after_login)
+
+    def replies(self, client, pending: fast_commands.Pending) -> list:
+        """The replies to what went with the login; an unknown outcome of
+        the APPEND is made final as for any (``_guarded``)."""
+        return _guarded(client, self.settings, self.folder, pending.replies)
+
+    def outcome(self, client, replies: list) -> Optional[int]:
+        """The draft's UID: the one just stored, unless it was there already."""
+        settings, folder, message_id = self.settings, self.folder, self.draft.message_id
+        *searched, append_reply = replies
+        with session.translated_errors(settings, action="storing the draft",
+                                       client=client):
+            there = drafts.find_each(client, folder, [message_id], searched).get(message_id, [])
+            try:
+                appended = drafts.check_appended(append_reply, folder, settings.host)
+            except errors.ServerRefused:
+                if not there:
+                    raise
+                appended = drafts.Appended(None, None)  # nothing new to remove
+            there = [uid for uid in there if uid != appended.uid]
+            if not there:
+                _after_append(client, settings, folder, self.draft, appended)
+                return appended.uid
+            trace.note("The draft was already there.")
+            if appended.uid is not None:
+                drafts.remove_copies(client, [there[0], appended.uid])
+            elif append_reply[0] == "OK":  # stored, where is not said: look
+                copies = drafts.find_by_message_id(client, folder, message_id)
+                _report_copies(folder, copies, drafts.remove_copies(client, copies))
+        return there[0]
+
+    def after_lost_connection(self, lost: errors.IMAPDraftError) -> Optional[int]:
+        """Lost once the APPEND was sent: look on a new connection, store
+        it if it is not there, and keep one copy if it is there twice."""
+        cause = lost.__context__
+        if isinstance(cause, bounded_io.ReplyTimeout) and cause.delivered:
+            raise errors.AppendUnconfirmed(host=self.settings.host,
+                                           folder=printable(self.folder),
+                                           timeout=self.settings.timeout)
+        trace.note("%s Reconnecting to check whether the draft arrived.", lost)
+        with session.logged_in(self.settings) as again:
+            client = again.client
+            with session.translated_errors(self.settings, action="storing the draft",
+                                           client=client):
+                copies = drafts.find_by_message_id(client, self.folder,
+                                                   self.draft.message_id)
+                _report_copies(self.folder, copies, drafts.remove_copies(client, copies))
+            if copies:
+                return copies[0]
+            return _append_once(client, self.settings, self.folder, self.draft,
+                                check_first=False, look_again=True)
 
 
 def _rediscovering(client, settings: IMAPSettings, folder: drafts.DraftsFolder,

@@ -12,8 +12,8 @@ from breezy.branch import Branch
 from ..imapclient_plugin import commands
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
-from .proxy import (CountCommands, CutInsideLiteral, Faults, RewritingProxy,
-                    hide_capability)
+from .proxy import (CountCommands, CutBeforeReply, CutInsideLiteral, Faults,
+                    RewritingProxy, hide_capability)
 
 
 MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
@@ -257,3 +257,89 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
         _, err = self.run_bzr(["imap-send", "empty.mbox"], retcode=3)
         self.assertContainsRe(err, "^brz: ERROR: Cannot store empty.mbox: it holds"
                               " no message")
+
+
+class TestOneMessageInOneTurn(fixtures.SendTestCase):
+    """Once a login has shown UIDPLUS, one message goes up behind the search
+    for its Message-ID, in the login's turn; found there already, the copy
+    just stored is removed by its UID: one draft either way."""
+
+    def setUp(self):
+        super().setUp()
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            "127.0.0.1", USER, PASSWORD)
+        self.server = fixtures.start_dovecot(self)
+        self.build_tree_contents([
+            ("a.eml", b"From: a@example.com\nSubject: first\nMessage-ID: <a@x>\n\nA\n"),
+            ("b.eml", b"From: a@example.com\nSubject: second\nMessage-ID: <b@x>\n\nB\n"),
+        ])
+
+    def through(self, faults=lambda n: Faults()) -> RewritingProxy:
+        proxy = RewritingProxy((self.server.host, self.server.port), faults=faults)
+        self.addCleanup(proxy.close)
+        self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port,
+                       imap_mailbox="Drafts")
+        return proxy
+
+    def stored(self) -> list:
+        return [(parse(raw)["Subject"], flags)
+                for flags, raw in self.server.messages(USER, "Drafts")]
+
+    def first_turn(self) -> str:
+        """What the last run's client sent from the login up to the
+        server's first reply."""
+        return list(re.finditer(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ",
+                                self.get_log()))[-1].group(0)
+
+    def test_append_goes_with_the_login_once_uidplus_was_seen(self):
+        self.through()
+        self.run_bzr(["-Dimap", "imap-send", "a.eml"])
+        self.assertNotContainsString(self.first_turn(), "APPEND")  # not known yet
+        _, err = self.run_bzr(["-Dimap", "imap-send", "b.eml"])
+        self.assertContainsRe(self.first_turn(), r'imap C: \S+ UID SEARCH HEADER Message-ID "<b@x>"'
+                              r'\n.*imap C: \S+ APPEND "Drafts"')
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 2\)')
+        self.assertEqual(["first", "second"], [s for s, _f in self.stored()])
+
+    def test_found_there_already_leaves_one_draft(self):
+        counter = CountCommands()
+        self.through(lambda n: counter)
+        self.run_bzr(["imap-send", "a.eml"])
+        counter.commands.clear()
+        _, err = self.run_bzr(["imap-send", "a.eml"])
+        self.assertEqual(1, counter.commands.count(b"APPEND"))  # went with the login
+        self.assertContainsString(err, "The draft was already there.")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertEqual(["first"], [s for s, _f in self.stored()])
+
+    def test_without_uidplus_the_append_waits_for_the_search(self):
+        counter = CountCommands(hide_capability(b"UIDPLUS"))
+        self.through(lambda n: counter)
+        self.run_bzr(["imap-send", "a.eml"])
+        counter.commands.clear()
+        _, err = self.run_bzr(["-Dimap", "imap-send", "a.eml"])
+        self.assertNotContainsString(self.first_turn(), "APPEND")
+        self.assertNotIn(b"APPEND", counter.commands)
+        self.assertContainsString(err, "The draft was already there.")
+        self.assertEqual(1, len(self.stored()))
+
+    def reply_lost_on_second_connection(self) -> RewritingProxy:
+        """The first imap-send learns the server; the next one's APPEND
+        reaches it, and is stored, but its reply is lost."""
+        proxy = self.through(lambda n: CutBeforeReply() if n == 1 else Faults())
+        self.run_bzr(["imap-send", "a.eml"])
+        return proxy
+
+    def test_reply_lost_after_the_append_of_a_new_message(self):
+        proxy = self.reply_lost_on_second_connection()
+        _, err = self.run_bzr(["imap-send", "b.eml"])
+        self.assertContainsString(err, "Reconnecting to check whether the draft arrived.")
+        self.assertEqual(3, proxy.connections)
+        self.assertEqual(["first", "second"], [s for s, _f in self.stored()])
+
+    def test_reply_lost_after_the_append_of_one_there_already(self):
+        self.reply_lost_on_second_connection()
+        _, err = self.run_bzr(["imap-send", "a.eml"])
+        self.assertContainsString(err, "removed the extra copy (UID 2)")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertEqual(["first"], [s for s, _f in self.stored()])
