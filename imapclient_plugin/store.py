@@ -219,8 +219,9 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
             if known:
                 with session.translated_errors(settings, action="the Drafts folder",
                                                client=client):
-                    searched[known] = (ahead.replies(client, login.pending)
-                                       if ahead and ahead.sent else login.pending.replies())
+                    searched[known] = (
+                        ahead.replies(client, login.pending) if ahead and ahead.sent
+                        else login.pending.replies())
             listing = None if known else _listed_with_login(login, settings)
             folder = _drafts_folder(client, settings, remembered, listing)
 
@@ -298,7 +299,8 @@ class _AppendBehindSearch:
         *searched, append_reply = replies
         with session.translated_errors(settings, action="storing the draft",
                                        client=client):
-            there = drafts.find_each(client, folder, [message_id], searched).get(message_id, [])
+            there = drafts.find_each(client, folder, [message_id],
+                                     searched).get(message_id, [])
             try:
                 appended = drafts.check_appended(append_reply, folder, settings.host)
             except errors.ServerRefused:

@@ -296,7 +296,8 @@ class TestOneMessageInOneTurn(fixtures.SendTestCase):
         self.run_bzr(["-Dimap", "imap-send", "a.eml"])
         self.assertNotContainsString(self.first_turn(), "APPEND")  # not known yet
         _, err = self.run_bzr(["-Dimap", "imap-send", "b.eml"])
-        self.assertContainsRe(self.first_turn(), r'imap C: \S+ UID SEARCH HEADER Message-ID "<b@x>"'
+        self.assertContainsRe(self.first_turn(),
+                              r'imap C: \S+ UID SEARCH HEADER Message-ID "<b@x>"'
                               r'\n.*imap C: \S+ APPEND "Drafts"')
         self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 2\)')
         self.assertEqual(["first", "second"], [s for s, _f in self.stored()])
