@@ -357,10 +357,10 @@ def login(
         # flushes it.  Nothing is asked: a round trip, and commands may be
         # in flight behind the login (a literal awaited, a LOGOUT).
         fast_commands.known_capabilities(client)
-        if client._cached_capabilities:
-            capability_cache.remember_after_login(settings, client._cached_capabilities)
         if pending is None:
             pending = fast_commands.send_pipelined(client, then)
+    if client._cached_capabilities:  # once ``then`` is on its way
+        capability_cache.remember_after_login(settings, client._cached_capabilities)
     return method, pending
 
 

@@ -190,11 +190,6 @@ class _AppendWithLogin:
                            _web_link(client, settings, self.draft.message_id))
 
     def after_lost_connection(self, lost: errors.IMAPDraftError) -> StoredDraft:
-        cause = lost.__context__
-        if isinstance(cause, bounded_io.ReplyTimeout) and cause.delivered:
-            raise errors.AppendUnconfirmed(host=self.settings.host,
-                                           folder=printable(self.folder.name),
-                                           timeout=self.settings.timeout)
         return StoredDraft(self.folder, _append_after_lost_connection(
             self.settings, None, self.folder.name, self.draft, lost))
 
@@ -243,7 +238,8 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
         if ahead is None or not ahead.sent:
             raise
         return [StoredDraft(drafts.find_drafts_folder(None, settings.mailbox, remembered),
-                            ahead.after_lost_connection(lost))]
+                            _append_after_lost_connection(settings, None, known,
+                                                          ahead.draft, lost))]
     return [StoredDraft(folder, uid) for uid in uids]
 
 
@@ -264,7 +260,8 @@ class _AppendBehindSearch:
     is missing, the SELECT, the search and the APPEND (TRYCREATE) are
     refused, and a remembered folder is found again (``_rediscovering``).
     If the connection is lost once the APPEND is sent, its outcome is
-    unknown: reconnect, look, store it if missing, remove any extra copy.
+    unknown: reconnect, look, store it if missing, remove any extra copy
+    (``_append_after_lost_connection``).
     """
 
     def __init__(self, settings: IMAPSettings, folder: str, draft: Draft) -> None:
@@ -318,27 +315,6 @@ class _AppendBehindSearch:
                 copies = drafts.find_by_message_id(client, folder, message_id)
                 _report_copies(folder, copies, drafts.remove_copies(client, copies))
         return there[0]
-
-    def after_lost_connection(self, lost: errors.IMAPDraftError) -> Optional[int]:
-        """Lost once the APPEND was sent: look on a new connection, store
-        it if it is not there, and keep one copy if it is there twice."""
-        cause = lost.__context__
-        if isinstance(cause, bounded_io.ReplyTimeout) and cause.delivered:
-            raise errors.AppendUnconfirmed(host=self.settings.host,
-                                           folder=printable(self.folder),
-                                           timeout=self.settings.timeout)
-        trace.note("%s Reconnecting to check whether the draft arrived.", lost)
-        with session.logged_in(self.settings) as again:
-            client = again.client
-            with session.translated_errors(self.settings, action="storing the draft",
-                                           client=client):
-                copies = drafts.find_by_message_id(client, self.folder,
-                                                   self.draft.message_id)
-                _report_copies(self.folder, copies, drafts.remove_copies(client, copies))
-            if copies:
-                return copies[0]
-            return _append_once(client, self.settings, self.folder, self.draft,
-                                check_first=False, look_again=True)
 
 
 def _rediscovering(client, settings: IMAPSettings, folder: drafts.DraftsFolder,
@@ -416,6 +392,7 @@ def _append_once(client, settings: IMAPSettings, folder: str, draft: Draft,
             found = drafts.find_by_message_id(client, folder, draft.message_id)
             if found:
                 trace.note("The draft was already there.")
+                _report_copies(folder, found, drafts.remove_copies(client, found))
                 return found[0]
         appended = _append(client, settings, folder, draft.data)
         uid = appended.uid
@@ -465,8 +442,14 @@ def _append_after_lost_connection(
     settings: IMAPSettings, password: Optional[credentials.Password], folder: str,
     draft: Draft, lost: errors.IMAPDraftError,
 ) -> Optional[int]:
-    """The APPEND may or may not have landed: look, append if not, then look
-    again, since the first upload may have landed meanwhile."""
+    """The APPEND may or may not have landed: look (keeping one copy of
+    what is there), append if not, then look again, since the first upload
+    may have landed meanwhile.  A server that took the whole draft and did
+    not confirm it may still store it: then nothing goes again."""
+    cause = lost.__context__
+    if isinstance(cause, bounded_io.ReplyTimeout) and cause.delivered:
+        raise errors.AppendUnconfirmed(host=settings.host, folder=printable(folder),
+                                       timeout=settings.timeout)
     trace.note("%s Reconnecting to check whether the draft arrived.", lost)
     with session.logged_in(settings, password=password) as again:
         return _append_once(again.client, settings, folder, draft,
