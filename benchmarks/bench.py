@@ -590,13 +590,13 @@ def whole_send_memory(ws: Workspace, server: DovecotServer) -> None:
             "%.0f MB, %.1f s" % (peaks[0] / 1e6, seconds[0]),
             "%.0f MB, %.1f s brz send -o" % (peaks[1] / 1e6, seconds[1]),
             check(extra_rss <= message and extra_time <= 1.0,
-                  "+%.0f MB (target <= one message, %.0f MB), %+.1f s (pairs' median,"
+                  "%+d MB (target <= one message, %.0f MB), %+.1f s (pairs' median,"
                   " target <= 1 s)"
-                  % (extra_rss / 1e6, message / 1e6, extra_time)))
+                  % (round(extra_rss / 1e6), message / 1e6, extra_time)))
     (d0, r0), (d1, r1) = curve[0], curve[-1]
     row("brz send: extra peak RSS against directive size", "slope %.2f" % (
         (r1 - r0) / (d1 - d0)), "-", "report only: %s" % ", ".join(
-        "%.0f MB at %.0f MB" % (r / 1e6, d / 1e6) for d, r in curve))
+        "%d MB at %d MB" % (round(r / 1e6), round(d / 1e6)) for d, r in curve))
     row("brz send -o, %d MB directive, the modules a send loads imported first"
         % round(d0 / 1e6),
         "+%.0f MB" % (modules / 1e6), "-",
