@@ -310,10 +310,10 @@ class _AppendBehindSearch:
                 return appended.uid
             trace.note("The draft was already there.")
             if appended.uid is not None:
-                drafts.remove_copies(client, [there[0], appended.uid])
+                _keep_one(client, folder, [there[0], appended.uid], say_removed=False)
             elif append_reply[0] == "OK":  # stored, where is not said: look
                 copies = drafts.find_by_message_id(client, folder, message_id)
-                _report_copies(folder, copies, drafts.remove_copies(client, copies))
+                _keep_one(client, folder, copies)
         return there[0]
 
 
@@ -355,7 +355,7 @@ def _append_missing(client, settings: IMAPSettings, folder: str,
             again = drafts.find_each(client, folder, [m.message_id for m in missing])
             for m in missing:
                 copies = again.get(m.message_id, [])
-                _report_copies(folder, copies, drafts.remove_copies(client, copies))
+                _keep_one(client, folder, copies)
                 uids[m.message_id] = copies[0] if copies else uids[m.message_id]
     return [there[m.message_id][0] if there.get(m.message_id) else uids[m.message_id]
             for m in messages]
@@ -392,13 +392,13 @@ def _append_once(client, settings: IMAPSettings, folder: str, draft: Draft,
             found = drafts.find_by_message_id(client, folder, draft.message_id)
             if found:
                 trace.note("The draft was already there.")
-                _report_copies(folder, found, drafts.remove_copies(client, found))
+                _keep_one(client, folder, found)
                 return found[0]
         appended = _append(client, settings, folder, draft.data)
         uid = appended.uid
         if look_again:
             copies = drafts.find_by_message_id(client, folder, draft.message_id)
-            _report_copies(folder, copies, drafts.remove_copies(client, copies))
+            _keep_one(client, folder, copies)
             uid = copies[0] if copies else uid
     _after_append(client, settings, folder, draft, appended._replace(uid=uid))
     return uid
@@ -456,12 +456,26 @@ def _append_after_lost_connection(
                             check_first=True, look_again=True)
 
 
-def _report_copies(folder: str, copies: list[int], removed: list[int]) -> None:
-    if removed:
+def _keep_one(client, folder: str, copies: list[int],
+              say_removed: bool = True) -> None:
+    """Remove all but the first of ``copies`` (UIDs of one draft), and say
+    what is left.  The draft is stored whatever happens here: a removal the
+    server refuses, or a connection lost meanwhile, is a warning, not an
+    error (which would have the user store it again)."""
+    try:
+        removed = drafts.remove_copies(client, copies)
+    except (OSError, imaplib.IMAP4.error) as e:
+        trace.warning(
+            'There are %d copies of the draft in "%s" (UIDs %s): removing the'
+            " extra one failed (%s). Delete it in your mail program.",
+            len(copies), printable(folder), ", ".join(map(str, copies)),
+            printable(str(e)))
+        return
+    if removed and say_removed:
         trace.note("The first upload arrived too; removed the extra copy"
                    " (UID %s), so there is one draft.",
                    ", ".join(map(str, removed)))
-    elif len(copies) > 1:
+    elif len(copies) > 1 and not removed:
         trace.warning(
             'There are %d copies of the draft in "%s" (UIDs %s): the server'
             " cannot remove one without UIDPLUS. Delete the extra ones in your"

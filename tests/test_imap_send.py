@@ -13,7 +13,7 @@ from ..imapclient_plugin import commands
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 from .proxy import (CountCommands, CutBeforeReply, CutInsideLiteral, Faults,
-                    RewritingProxy, hide_capability)
+                    RefuseUidExpunge, RewritingProxy, hide_capability)
 
 
 MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
@@ -344,3 +344,15 @@ class TestOneMessageInOneTurn(fixtures.SendTestCase):
         self.assertContainsString(err, "removed the extra copy (UID 2)")
         self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
         self.assertEqual(["first"], [s for s, _f in self.stored()])
+
+    def test_a_refused_removal_keeps_both_copies_and_says_so(self):
+        self.through(lambda n: RefuseUidExpunge() if n == 1 else Faults())
+        self.run_bzr(["imap-send", "a.eml"])
+        _, err = self.run_bzr(["imap-send", "a.eml"])  # exits 0: it is stored
+        self.assertContainsRe(err, r'There are 2 copies of the draft in "Drafts"'
+                              r" \(UIDs 1, 2\): removing the extra one failed"
+                              r" \(.*Expunging is not allowed\)")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        (_, first), (_, second) = self.stored()
+        self.assertNotIn(b"\\Deleted", first)
+        self.assertIn(b"\\Deleted", second)  # the next EXPUNGE removes it
