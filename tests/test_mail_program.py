@@ -68,10 +68,10 @@ class TestMuttFinishesTheDraft(fixtures.SendTestCase):
         self.fail("mutt: no %s; the screen:\n%s" % (what, self.screen(session)))
 
     def mutt_sends_the_draft(self) -> bytes:
-        sent = os.path.abspath("sent.eml")
+        sent_path = os.path.abspath("sent.eml")
         sendmail = os.path.abspath("sendmail")
         with open(sendmail, "w") as f:
-            f.write(SENDMAIL.format(sent=sent))
+            f.write(SENDMAIL.format(sent=sent_path))
         os.chmod(sendmail, 0o755)
         with open("muttrc", "w") as f:
             f.write(MUTTRC.format(port=self.server.port, user=USER,
@@ -86,11 +86,23 @@ class TestMuttFinishesTheDraft(fixtures.SendTestCase):
         self.wait_for(lambda: "y:Send" in self.screen(session), "compose menu",
                       session)
         subprocess.run(["tmux", "send-keys", "-t", session, "y"], check=True)
-        self.wait_for(lambda: os.path.exists(sent) and os.path.getsize(sent) > 0
-                      and "y:Send" not in self.screen(session), "sent message",
-                      session)
+        answered = []
+
+        def mutt_has_sent() -> bool:
+            screen = self.screen(session)
+            # mutt asks this when the file it recalled the attachment into
+            # was written in a later second than it noted (a slow machine):
+            # nothing changed the file, so its encoding stays.
+            if "modified. Update encoding" in screen and not answered:
+                subprocess.run(["tmux", "send-keys", "-t", session, "n"], check=True)
+                answered.append(True)
+                return False
+            return (os.path.exists(sent_path) and os.path.getsize(sent_path) > 0
+                    and "y:Send" not in screen)
+
+        self.wait_for(mutt_has_sent, "sent message", session)
         time.sleep(0.2)  # sendmail's cat has finished writing
-        with open(sent, "rb") as f:
+        with open(sent_path, "rb") as f:
             return f.read()
 
     def test_recall_send_and_merge(self):
