@@ -210,6 +210,17 @@ class SendTestCase(tests.TestCaseWithTransport):
         )
         feature.commit("Say hello to the world")
 
+    def commit_big_file(self, size: int, message: str = "Add a big file") -> None:
+        """Commit ``size`` random bytes as feature/big.bin: a big bundle, and
+        a preview diff that only says the file is binary."""
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        # A NUL first: without one in its first 1024 bytes (one run in 55),
+        # Breezy's diff takes random bytes for text and puts them in the preview.
+        self.build_tree_contents([("feature/big.bin", b"\0" + os.urandom(size))])
+        tree.add(["big.bin"])
+        tree.commit(message)
+
     def configure(self, server: Optional[IMAPTestServer] = None,
                   **options: str) -> None:
         """Write the global (breezy.conf) settings for ``server``."""

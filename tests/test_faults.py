@@ -5,7 +5,6 @@ The promise: exactly one draft, or a clear error with the message kept.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -48,14 +47,6 @@ class ProxiedDovecotTestCase(fixtures.SendTestCase):
 
     def drafts(self):
         return self.server.messages(USER, "Drafts")
-
-    def commit_big_file(self, size: int, message: str = "Add a big file") -> None:
-        from breezy.workingtree import WorkingTree
-        tree = WorkingTree.open("feature")
-        # A NUL first: Breezy's diff shows random bytes unless it sees one.
-        self.build_tree_contents([("feature/big.bin", b"\0" + os.urandom(size))])
-        tree.add(["big.bin"])
-        tree.commit(message)
 
 
 class TestFaultsAroundAppend(ProxiedDovecotTestCase):

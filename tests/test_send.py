@@ -439,14 +439,9 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
     def big_feature_with_public_location(self, public: str) -> None:
         """A 30 KB file in the feature branch (its bundle is big, its
         preview diff is not), and the branch's public location."""
-        from breezy.workingtree import WorkingTree
-        tree = WorkingTree.open("feature")
-        # A NUL first: without one in its first 1024 bytes (one run in 55),
-        # Breezy's diff takes random bytes for text and puts them in the preview.
-        self.build_tree_contents([("feature/big.bin", b"\0" + os.urandom(30000))])
-        tree.add(["big.bin"])
-        tree.commit("Add a big file")
-        tree.branch.set_public_branch(os.path.abspath(public))
+        from breezy.branch import Branch
+        self.commit_big_file(30000)
+        Branch.open("feature").set_public_branch(os.path.abspath(public))
 
     def test_too_big_with_a_public_location_goes_without_the_bundle(self):
         server = fixtures.start_dovecot(self)

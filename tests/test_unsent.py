@@ -39,19 +39,12 @@ class TestFullDisk(fixtures.SendTestCase):
             except OSError:
                 pass
 
-    def commit_big_file(self) -> None:
-        from breezy.workingtree import WorkingTree
-        tree = WorkingTree.open("feature")
-        self.build_tree_contents([("feature/big.bin", os.urandom(100000))])
-        tree.add(["big.bin"])
-        tree.commit("Add a big file")
-
     def unsent_files(self) -> list:
         unsent = os.path.join(bedding.cache_dir(), "imapclient", "unsent")
         return os.listdir(unsent) if os.path.isdir(unsent) else []
 
     def test_full_cache_keeps_it_whole_in_the_temporary_folder(self):
-        self.commit_big_file()
+        self.commit_big_file(100000)
         self.mount_full_tmpfs(os.path.join(bedding.cache_dir(), "imapclient"))
         self.overrideAttr(tempfile, "tempdir", os.path.abspath("tmp"))
         os.mkdir("tmp")
@@ -65,7 +58,7 @@ class TestFullDisk(fixtures.SendTestCase):
         self.assertEqual([], self.unsent_files())  # no truncated copy
 
     def test_nowhere_to_keep_it_says_so(self):
-        self.commit_big_file()
+        self.commit_big_file(100000)
         self.mount_full_tmpfs(os.path.join(bedding.cache_dir(), "imapclient"))
         self.mount_full_tmpfs(os.path.abspath("tmp"))
         self.overrideAttr(tempfile, "tempdir", os.path.abspath("tmp"))
