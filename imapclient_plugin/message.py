@@ -16,6 +16,7 @@ the size of the message is ever held.
 from __future__ import annotations
 
 import base64
+import binascii
 import email.errors
 import email.parser
 import email.policy
@@ -104,15 +105,38 @@ class _Payload:
         bigger ones raises glibc's mmap threshold, and the heap grew by
         some MB."""
         data = memoryview(self.data)
-        step = BASE64_LINE_BYTES * 1024 if self.base64 else 1 << 16
+        step = BASE64_LINE_BYTES * PIECE_LINES if self.base64 else 1 << 16
         for start in range(0, len(data), step):
             piece = data[start:start + step]
-            piece = base64.encodebytes(piece) if self.base64 else bytes(piece)
-            yield piece.replace(b"\n", b"\r\n")
+            yield base64_lines(piece) if self.base64 else bytes(piece).replace(
+                b"\n", b"\r\n")
+
+
+def base64_lines(data: memoryview) -> bytearray:
+    """``data`` in base64 lines of 76 characters, each ending in CRLF.
+
+    Encoded in one call, then laid out a column at a time (76 strided
+    copies, whatever the length): a call per line, as ``base64.encodebytes``
+    makes, and replacing its LF line ends with CRLF took half as long again
+    (100 MB: 0.9 s against 0.6 s on a slow machine)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    lines, rest = divmod(len(data), BASE64_LINE_BYTES)
+    width = BASE64_LINE_CHARS + 2
+    out = bytearray(lines * width)
+    if lines:
+        out[BASE64_LINE_CHARS::width] = b"\r" * lines
+        out[BASE64_LINE_CHARS + 1::width] = b"\n" * lines
+        full = encoded[:lines * BASE64_LINE_CHARS]
+        for column in range(BASE64_LINE_CHARS):
+            out[column::width] = full[column::BASE64_LINE_CHARS]
+    if rest:
+        out += encoded[lines * BASE64_LINE_CHARS:] + b"\r\n"
+    return out
 
 
 BASE64_LINE_BYTES = 57  # 76 characters, as email.policy.SMTP writes them
 BASE64_LINE_CHARS = 76
+PIECE_LINES = 1024  # 58 KiB in, 78 KiB out
 
 
 class DraftMessage(EmailMessage):

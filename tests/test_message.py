@@ -1,5 +1,6 @@
 """The draft parses back to what was put in, on the wire rules of RFC 5322."""
 
+import base64
 import email
 import email.policy
 import os
@@ -9,7 +10,8 @@ from breezy import tests
 from ..imapclient_plugin import unsent
 from ..imapclient_plugin.draft_data import SPLICE_FROM, ReadAhead, SplicedDraft, whole
 from ..imapclient_plugin.message import (
-    MAX_LINE_OCTETS, InvalidAddress, build_draft, draft_bytes, is_clean_text)
+    BASE64_LINE_BYTES, MAX_LINE_OCTETS, PIECE_LINES, InvalidAddress, _Payload, build_draft,
+    draft_bytes, is_clean_text)
 
 DIRECTIVE = b"# Bazaar merge directive format 2 (Bazaar 0.90)\n=== modified\n"
 
@@ -196,6 +198,16 @@ class TestAttachmentSpliced(tests.TestCase):
             self.assertEqual(directive, part.get_payload(decode=True), size)
             lines = part.get_payload().splitlines()
             self.assertTrue(all(len(line) == 76 for line in lines[:-1]), size)
+
+    def test_base64_lines_as_the_email_package_writes_them(self):
+        piece = BASE64_LINE_BYTES * PIECE_LINES
+        for size in (1, 56, 57, 58, 57 * 3, piece - 1, piece, piece + 1,
+                     2 * piece + 57, 3 * piece + 20):
+            directive = os.urandom(size)
+            expected = base64.encodebytes(directive).replace(b"\n", b"\r\n")
+            spliced = b"".join(_Payload(directive, True, b"").encoded_slices())
+            self.assertEqual(expected, spliced, size)
+            self.assertEqual(len(expected), _Payload(directive, True, b"").encoded_size())
 
     def test_text_with_slices_of_lines(self):
         directive = b"# Bazaar merge directive format 2\n" + b"+a line\n" * 300000
