@@ -12,12 +12,13 @@ from breezy.commands import Command
 from breezy.errors import NotBranchError, UnsupportedFormatError
 from breezy.option import Option
 
-from . import credentials, drafts, errors, session
+from . import errors, keyring_lookup
 from .errors import printable
-from .inputs import messages_from
-from .settings import identity, identity_address, read_settings
-from .store import Draft, report_stored, store_drafts
-from .unsent import unsent_dir
+
+# What the commands use (imapclient, email, the plugin's own modules) is
+# imported in ``run``: imap-send first starts preparing the keyring in a
+# child (``keyring_lookup``), which then imports keyring on the other core
+# while this process imports the rest.
 
 
 class cmd_imap_send(Command):
@@ -48,6 +49,18 @@ class cmd_imap_send(Command):
 
     def run(self, file_list):
         config = _config_stack()
+        if not any(config.get(name) for name in NOT_FROM_KEYRING):
+            keyring_lookup.prefetch(in_child=True)
+        try:
+            self._store(config, file_list)
+        finally:
+            keyring_lookup.finish()
+
+    def _store(self, config: _config.Stack, file_list: list) -> None:
+        from .inputs import messages_from
+        from .settings import identity, identity_address, read_settings
+        from .store import Draft, report_stored, store_drafts
+
         sender = identity(config)
         settings = read_settings(config, identity_address(sender))
         # All read (and checked) first: bad input stores nothing.
@@ -65,6 +78,10 @@ class cmd_imap_send(Command):
                 trace.note("Removed %s.", path)
 
 
+# Where one is set, the password does not come from the keyring.
+NOT_FROM_KEYRING = ("imap_password_command", "imap_oauth2_token_command", "imap_tunnel")
+
+
 class cmd_imap_folders(Command):
     __doc__ = """List the folders of the IMAP account, and where drafts go.
 
@@ -76,6 +93,8 @@ class cmd_imap_folders(Command):
     encoding_type = "replace"
 
     def run(self):
+        from . import drafts, session
+
         settings = _settings()
         with session.logged_in(settings) as login:
             client = login.client
@@ -135,6 +154,8 @@ class cmd_imap_login(Command):
         import keyring
         from keyring.errors import KeyringError, PasswordDeleteError
 
+        from . import credentials, session
+
         settings = _settings()
         if forget:
             try:
@@ -176,6 +197,8 @@ def _usable_keyring():
 
 
 def _settings():
+    from .settings import identity, identity_address, read_settings
+
     config = _config_stack()
     return read_settings(config, identity_address(identity(config)))
 
@@ -222,4 +245,6 @@ def _read(path: str) -> bytes:
 
 
 def _is_kept(path: str) -> bool:
+    from .unsent import unsent_dir
+
     return path != "-" and os.path.dirname(os.path.abspath(path)) == os.path.abspath(unsent_dir())

@@ -13,7 +13,7 @@ from typing import Optional
 from breezy import config as _config
 from breezy import trace, ui
 
-from . import errors, keyring_backend
+from . import errors, keyring_backend, keyring_lookup
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -22,10 +22,6 @@ AUTHENTICATION_CONF = "authentication.conf"
 PROMPT = "prompt"
 COMMAND = "imap_password_command"
 TOKEN_COMMAND = "imap_oauth2_token_command"
-KEYRING_MISSING = (
-    "no keyring backend is available (run a Secret Service such as"
-    " gnome-keyring, or pip install keyrings.alt)"
-)
 AUTH_SCHEME = "imap"
 
 
@@ -53,7 +49,7 @@ def stored_password(settings: IMAPSettings) -> tuple[Optional[Password], str]:
                               "password", settings.timeout)
         source, keyring_state = COMMAND, "unused"
     else:
-        value, keyring_state = _from_keyring(settings)
+        value, keyring_state = keyring_lookup.look_up(settings.host, settings.username)
         source = KEYRING
     if not value:
         value, source = _from_authentication_conf(settings), AUTHENTICATION_CONF
@@ -94,46 +90,6 @@ def offer_to_store(settings: IMAPSettings, password: Password) -> None:
                       type(e).__name__)
     else:
         trace.note("Password stored in the keyring.")
-
-
-def import_keyring_meanwhile(settings: IMAPSettings) -> Optional["threading.Thread"]:
-    """Where the password is to come from the keyring, import keyring (some
-    20 ms) in a thread while the connection is being made; nothing is
-    looked up.  ``join`` it before the lookup."""
-    if settings.token_command or settings.password_command:
-        return None
-    import threading
-
-    def import_keyring() -> None:
-        try:
-            import keyring.core  # noqa: F401
-            import keyring.errors  # noqa: F401
-        except Exception:  # the lookup reports it
-            pass
-
-    thread = threading.Thread(target=import_keyring, name="import keyring", daemon=True)
-    thread.start()
-    return thread
-
-
-def _from_keyring(settings: IMAPSettings) -> tuple[Optional[str], str]:
-    """(password or None, what the keyring said, for the error message)."""
-    import keyring
-    from keyring.errors import KeyringLocked, NoKeyringError
-
-    try:
-        keyring_backend.prepare()
-        value = keyring.get_password(settings.host, settings.username)
-    except NoKeyringError:
-        return None, KEYRING_MISSING
-    except KeyringLocked:
-        return None, "the keyring is locked (unlock it, then send again)"
-    except Exception as e:  # a broken backend must not stop the send
-        state = "the keyring failed (%s: %s)" % (type(e).__name__, e)
-        trace.warning("%s; trying the other password sources.",
-                      state[0].upper() + state[1:])
-        return None, state
-    return value, "none in the keyring"
 
 
 def _from_command(option: str, command: str, what: str, timeout: float) -> str:

@@ -18,7 +18,8 @@ from imapclient import exceptions as imap_exceptions
 
 from breezy import trace
 
-from . import capability_cache, credentials, errors, fast_commands, protocol_trace
+from . import (capability_cache, credentials, errors, fast_commands, keyring_lookup,
+               protocol_trace)
 from .credentials import Password
 from .errors import printable
 from .settings import IMAPSettings
@@ -144,14 +145,17 @@ def logged_in(
     talk_first = (TalkFirst(settings, password, lookup, then)
                   if on_connected is None and settings.auth == "password" else None)
     try:
-        login = _log_in(settings, on_connected, password, lookup, then, talk_first)
-    except UNANSWERED as e:
-        if talk_first is None or talk_first.sent is None or talk_first.answered:
-            raise
-        trace.mutter("imapclient: the login sent before the greeting went"
-                     " unanswered (%s); waiting for the greeting from now on", e)
-        capability_cache.await_greeting(settings)
-        login = _log_in(settings, on_connected, password, lookup, then, None)
+        try:
+            login = _log_in(settings, on_connected, password, lookup, then, talk_first)
+        except UNANSWERED as e:
+            if talk_first is None or talk_first.sent is None or talk_first.answered:
+                raise
+            trace.mutter("imapclient: the login sent before the greeting went"
+                         " unanswered (%s); waiting for the greeting from now on", e)
+            capability_cache.await_greeting(settings)
+            login = _log_in(settings, on_connected, password, lookup, then, None)
+    finally:
+        keyring_lookup.finish()  # looked up, or never to be
     try:
         yield login
     finally:
@@ -270,19 +274,19 @@ class _StoredPassword:
     """``credentials.stored_password``, called by ``connect`` while the
     greeting is on its way; its error, if any, is raised by ``result``
     (never inside the connection's own error handling).  keyring is
-    imported meanwhile, from when this is made: nothing is looked up until
-    the connection is made (and its certificate checked)."""
+    prepared meanwhile, from when this is made if not already
+    (``keyring_lookup``): nothing is looked up until the connection is made
+    (and its certificate checked)."""
 
     def __init__(self, settings: IMAPSettings) -> None:
         self._settings = settings
         self._found: Optional[tuple[Optional[Password], str]] = None
         self._error: Optional[Exception] = None
-        self._imports = credentials.import_keyring_meanwhile(settings)
+        if not (settings.token_command or settings.password_command):
+            keyring_lookup.prefetch()  # if the command has not already
 
     def __call__(self, client: Optional[imapclient.IMAPClient] = None) -> None:
         if self._found is None and self._error is None:
-            if self._imports is not None:
-                self._imports.join()
             try:
                 self._found = credentials.stored_password(self._settings)
             except Exception as e:

@@ -16,6 +16,7 @@ TEST_MODULES = [
     "test_oauth2",
     "test_keyring_store",
     "test_keyring_backend",
+    "test_keyring_lookup",
     "test_gmail",
     "test_secrets",
     "test_secret_service",

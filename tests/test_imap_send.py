@@ -9,7 +9,7 @@ import tempfile
 
 from breezy.branch import Branch
 
-from ..imapclient_plugin import commands
+from ..imapclient_plugin import commands, keyring_lookup
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 from .proxy import (CountCommands, CutBeforeReply, CutInsideLiteral, Faults,
@@ -48,8 +48,11 @@ class TestImapSend(fixtures.SendTestCase):
         server = fixtures.start_dovecot(self)
         self.configure(server)
 
+        forks = keyring_lookup.can_fork()
         _, err = self.run_bzr(["imap-send", kept])
         self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        if forks:  # the password came from the keyring, prepared in a child
+            self.assertContainsRe(self.get_log(), "keyring prepared in child process")
         self.assertContainsString(err, "Removed %s." % kept)
         self.assertPathDoesNotExist(kept)
 
