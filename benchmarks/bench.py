@@ -1,7 +1,8 @@
 """brz-imapclient benchmarks: each figure beside its peer, measured in one run.
 
 Run with ``bash benchmarks/run``.  Targets:
-- plugin load within noise of no plugin, as a paired ratio (issues 5, 10);
+- plugin load within noise of no plugin, as a paired ratio (issues 5, 10),
+  and the plugin's own import at most 1% of ``brz version``;
 - at most 6 turns and 0.6x git imap-send's time to the stored draft over a
   50 ms round-trip link (issue 5);
 - the next revision of a merge request: at most one exchange more than a
@@ -141,12 +142,20 @@ def load_cost(ws: Workspace) -> None:
     ratios = [a / b for a, b in zip(times["on"], times["off"])]
     low, median, high = statistics.quantiles(ratios, n=4)
     # Within noise: no plugin (a ratio of 1) lies inside the middle half of
-    # the paired ratios, and the median costs at most 2%.
+    # the paired ratios.  That spread (some 10% on a virtual machine) is
+    # far wider than what the plugin costs: the next row measures that.
     row("plugin load: brz version, paired ratio (%d pairs)" % LOAD_RUNS,
         "%.1f ms" % on, "%.1f ms without the plugin" % off,
-        check(low <= 1 <= high and median <= 1.02,
-              "%.3fx, middle half %.3f-%.3f (target: 1 inside, median <= 1.02)"
+        check(low <= 1 <= high,
+              "%.3fx, middle half %.3f-%.3f (target: within noise, 1 inside)"
               % (median, low, high)))
+    own = statistics.median(
+        float(ws.run([sys.executable, "-c", OWN_IMPORT], stdout=subprocess.PIPE,
+                     env=disabled).stdout) for _ in range(LOAD_RUNS)) * 1000
+    row("plugin load: the plugin's own import, in process (median of %d)" % LOAD_RUNS,
+        "%.2f ms" % own, "%.1f ms brz version without the plugin" % off,
+        check(own <= off / 100, "%.2f%% of brz version (target <= 1%%)"
+              % (own / off * 100)))
     code = ("import sys, breezy.commands, breezy.config, breezy.help_topics\n"
             "before = set(sys.modules)\n"
             "import breezy.plugins.imapclient\n"
@@ -155,6 +164,19 @@ def load_cost(ws: Workspace) -> None:
     heavy = ws.run([sys.executable, "-c", code], stdout=subprocess.PIPE).stdout.split()
     row("plugin load: heavy modules imported", " ".join(heavy) or "none",
         "-", check(not heavy, "none of imapclient, keyring, ssl, email"))
+
+
+# What Breezy does to load this plugin, timed alone: the others loaded
+# first (BRZ_DISABLE_PLUGINS keeps it out, as a None in sys.modules), then
+# its import.
+OWN_IMPORT = r"""
+import sys, time, breezy.commands, breezy.plugin
+breezy.plugin.load_plugins()
+del sys.modules["breezy.plugins.imapclient"]
+start = time.perf_counter()
+import breezy.plugins.imapclient
+print(time.perf_counter() - start)
+"""
 
 
 def round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> None:
@@ -574,9 +596,13 @@ def whole_send_memory(ws: Workspace, server: DovecotServer) -> None:
         ws.brz("commit", "-q", "-m", "Add a blob", cwd=branch)
         out = os.path.join(ws.root, "directive.patch")
         imap, offline = [], []
-        for _ in range(WHOLE_SEND_RUNS):
-            offline.append(measured(ws, [brz, "send", "-o", out, ws.trunk], branch))
-            imap.append(measured(ws, [brz, "send", ws.trunk], branch))
+        for run in range(WHOLE_SEND_RUNS):
+            # Each pair back to back, in alternating order: a machine
+            # getting faster or slower falls on both sides alike.
+            pair = [(offline, [brz, "send", "-o", out, ws.trunk]),
+                    (imap, [brz, "send", ws.trunk])]
+            for runs, argv in pair if run % 2 == 0 else pair[::-1]:
+                runs.append(measured(ws, argv, branch))
         directive = os.path.getsize(out)
         if megabytes == WHOLE_SEND_SIZES[0]:
             modules = _modules_cost(ws, brz, out, branch, offline)
