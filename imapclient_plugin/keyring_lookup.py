@@ -199,11 +199,20 @@ class _Child(_Prefetch):
                 os.close(fd)
         self._requests = self._replies = -1
         if self._pid:
-            try:
-                os.waitpid(self._pid, 0)
-            except ChildProcessError:
-                pass
+            _end(self._pid)
             self._pid = 0
+
+
+def _end(pid: int) -> None:
+    """Reap the child; one still at work (an unused one still importing,
+    or one stuck in a backend while this process is interrupted) is
+    killed first: it holds nothing that needs saving."""
+    try:
+        if os.waitpid(pid, os.WNOHANG) == (0, 0):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _serve(requests: int, replies: int) -> None:  # pragma: no cover (child)

@@ -78,6 +78,26 @@ class TestKeyringLookup(tests.TestCase):
         self.assertReaped(pid)
         self.assertIsNone(keyring_lookup._prefetched)
 
+    def test_a_stuck_child_does_not_hold_the_command(self):
+        """Interrupted while a backend hangs in the child, the command ends."""
+        release = threading.Event()
+
+        class Hanging(fixtures.MemoryKeyring):
+            def get_password(self, service, username):
+                release.wait()  # never set in the child: it hangs
+
+        fixtures.use_keyring(self, Hanging())
+        pid = self.child()
+        prefetched = keyring_lookup._prefetched
+
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt()
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        self.addCleanup(signal.signal, signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        self.assertRaises(KeyboardInterrupt, prefetched.look_up, HOST, USER)
+        self.assertReaped(pid)
+
     def test_a_process_with_threads_imports_in_a_thread(self):
         release = threading.Event()
         other = threading.Thread(target=release.wait)
