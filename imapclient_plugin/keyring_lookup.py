@@ -49,7 +49,19 @@ def prefetch(in_child: bool = False) -> None:
 
 def can_fork() -> bool:
     return (sys.platform.startswith("linux") and hasattr(os, "fork")
-            and threading.active_count() == 1)
+            and threading.active_count() == 1 and _system_threads() == 1)
+
+
+def _system_threads() -> int:
+    """Threads as Linux counts them: those a library started too."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0  # unknown: not one
 
 
 def look_up(host: str, user: str) -> tuple[Optional[str], str]:
