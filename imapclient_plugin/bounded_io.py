@@ -30,6 +30,8 @@ import termios
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
+from . import early_connection
+
 if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
     import subprocess
 
@@ -75,11 +77,25 @@ class BoundedIO:
     io_timeout = DEFAULT_TIMEOUT
 
     def open(self, host="", port=143, timeout=None):
-        self._start_bounds(timeout)
-        super().open(host, port, timeout)
+        """Connect as imaplib does (each imapclient version its own way),
+        taking the connection opened early where there is one."""
+        connect_timeout = self._start_bounds(timeout)
+        self.host, self.port = host, port
+        sock = early_connection.connection((host, port), connect_timeout)
+        try:
+            self.sock = self.secured(sock)
+        except BaseException:
+            sock.close()
+            raise
+        self.file = self.sock.makefile("rb")
         self._waiting_since = time.monotonic()
 
-    def _start_bounds(self, timeout: Optional[float]) -> None:
+    def secured(self, sock: socket.socket) -> socket.socket:
+        """``sock`` as the protocol runs over it (TLS wraps it)."""
+        return sock
+
+    def _start_bounds(self, timeout: Optional[float]) -> Optional[float]:
+        """Start the bounds; return the timeout given (else the instance's)."""
         given = timeout if timeout is not None else getattr(self, "_timeout", None)
         self.io_timeout = given or DEFAULT_TIMEOUT
         self._received = bytearray()
@@ -87,6 +103,7 @@ class BoundedIO:
         self._waiting_since = time.monotonic()
         self._last_unacknowledged = 0
         self._meanwhile: list[Callable[[], None]] = []
+        return given
 
     def meanwhile(self, work: Callable[[], None]) -> None:
         """Do ``work`` once the next read would wait for the server: time

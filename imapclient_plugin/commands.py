@@ -12,13 +12,14 @@ from breezy.commands import Command
 from breezy.errors import NotBranchError, UnsupportedFormatError
 from breezy.option import Option
 
-from . import errors, keyring_lookup
+from . import early_connection, errors, keyring_lookup
 from .errors import printable
 
 # What the commands use (imapclient, email, the plugin's own modules) is
 # imported in ``run``: imap-send first starts preparing the keyring in a
-# child (``keyring_lookup``), which then imports keyring on the other core
-# while this process imports the rest.
+# child (``keyring_lookup``), which then imports keyring on the other core,
+# and, once its input is read, connecting (``early_connection``), while
+# this process imports the rest.
 
 
 class cmd_imap_send(Command):
@@ -54,19 +55,24 @@ class cmd_imap_send(Command):
         try:
             self._store(config, file_list)
         finally:
+            early_connection.discard()
             keyring_lookup.finish()
 
     def _store(self, config: _config.Stack, file_list: list) -> None:
-        from .inputs import messages_from
         from .settings import identity, identity_address, read_settings
-        from .store import Draft, report_stored, store_drafts
 
         sender = identity(config)
         settings = read_settings(config, identity_address(sender))
+        contents = [(path, _read(path)) for path in file_list]
+        if not settings.tunnel:  # connecting while the rest is imported
+            early_connection.start(settings.host, settings.port, settings.timeout)
+        from .inputs import messages_from
+        from .store import Draft, report_stored, store_drafts
+
         # All read (and checked) first: bad input stores nothing.
-        messages = [Draft(data, message_id) for path in file_list
+        messages = [Draft(data, message_id) for path, content in contents
                     for data, message_id in messages_from(
-                        _read(path), "stdin" if path == "-" else path, sender)]
+                        content, "stdin" if path == "-" else path, sender)]
         if not messages:
             raise errors.InvalidInput(name=" ".join(file_list),
                                       reason="it holds no message")

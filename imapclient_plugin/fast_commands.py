@@ -30,7 +30,7 @@ from imapclient import exceptions as imap_exceptions
 from imapclient import imap_utf7, response_parser
 from imapclient.imap4 import IMAP4WithTimeout
 from imapclient.imapclient import seq_to_parenstr
-from imapclient.tls import IMAP4_TLS
+from imapclient.tls import IMAP4_TLS, wrap_socket
 
 from breezy import ui
 
@@ -106,7 +106,9 @@ class _PlainIMAP4(_GreetingCapabilities, BoundedIO, IMAP4WithTimeout):
 
 
 class _TLSIMAP4(_GreetingCapabilities, BoundedIO, IMAP4_TLS):
-    pass
+
+    def secured(self, sock: socket.socket) -> socket.socket:
+        return wrap_socket(sock, self.ssl_context, self.host)
 
 
 class _TunnelIMAP4(_GreetingCapabilities, PipeIO, imaplib.IMAP4):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from breezy import trace
 from breezy.mail_client import MailClient
 
-from . import errors, heap
+from . import early_connection, errors, heap
 from .directive import without_bundle
 from .draft_data import DraftData
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
@@ -62,6 +62,9 @@ class IMAPDraftClient(MailClient):
         try:
             with signals_raise():
                 settings = read_settings(self.config, identity_address(sender))
+                if not settings.tunnel:  # connecting while _store imports
+                    early_connection.start(settings.host, settings.port,
+                                           settings.timeout)
                 try:
                     stored = self._store(settings, fields, to, subject, message, data)
                 except errors.DraftTooBig as too_big:
@@ -87,6 +90,8 @@ class IMAPDraftClient(MailClient):
             trace.note("The message was kept in %s",
                        keep_unsent(self._latest(data), basename))
             raise
+        finally:
+            early_connection.discard()
         from .store import report_stored  # imported by _store already
 
         report_stored(settings, stored)

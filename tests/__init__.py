@@ -17,6 +17,7 @@ TEST_MODULES = [
     "test_keyring_store",
     "test_keyring_backend",
     "test_keyring_lookup",
+    "test_early_connection",
     "test_gmail",
     "test_secrets",
     "test_secret_service",

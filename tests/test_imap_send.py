@@ -51,6 +51,8 @@ class TestImapSend(fixtures.SendTestCase):
         forks = keyring_lookup.can_fork()
         _, err = self.run_bzr(["imap-send", kept])
         self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        # Connected while the command imported what stores the draft.
+        self.assertContainsRe(self.get_log(), "connection opened while the command")
         if forks:  # the password came from the keyring, prepared in a child
             self.assertContainsRe(self.get_log(), "keyring prepared in child process")
         self.assertContainsString(err, "Removed %s." % kept)
