@@ -112,31 +112,33 @@ class _Payload:
                 b"\n", b"\r\n")
 
 
-def base64_lines(data: memoryview) -> bytearray:
+def base64_lines(data: memoryview) -> bytes:
     """``data`` in base64 lines of 76 characters, each ending in CRLF.
 
-    Encoded in one call, then laid out a column at a time (76 strided
-    copies, whatever the length): a call per line, as ``base64.encodebytes``
-    makes, and replacing its LF line ends with CRLF took half as long again
-    (100 MB: 0.9 s against 0.6 s on a slow machine)."""
+    Encoded in one call, then cut into lines by slices made once and joined
+    with CRLF, the loop in C: a call per line, as ``base64.encodebytes``
+    makes, with its LF line ends replaced, took nearly twice as long, and
+    laying the lines out a column at a time half as long again (100 MB of
+    base64: 0.19 s against 0.35 and 0.28 s)."""
     encoded = binascii.b2a_base64(data, newline=False)
-    lines, rest = divmod(len(data), BASE64_LINE_BYTES)
-    width = BASE64_LINE_CHARS + 2
-    out = bytearray(lines * width)
-    if lines:
-        out[BASE64_LINE_CHARS::width] = b"\r" * lines
-        out[BASE64_LINE_CHARS + 1::width] = b"\n" * lines
-        full = encoded[:lines * BASE64_LINE_CHARS]
-        for column in range(BASE64_LINE_CHARS):
-            out[column::width] = full[column::BASE64_LINE_CHARS]
-    if rest:
-        out += encoded[lines * BASE64_LINE_CHARS:] + b"\r\n"
-    return out
+    if len(encoded) == PIECE_LINES * BASE64_LINE_CHARS:
+        cuts = FULL_PIECE_LINES
+    else:
+        cuts = _line_slices(len(encoded))
+    return b"\r\n".join(map(encoded.__getitem__, cuts))
+
+
+def _line_slices(length: int) -> list[slice]:
+    """Where ``length`` characters of base64 are cut into lines; an empty
+    slice last, so that the last line ends in CRLF too."""
+    return [slice(start, start + BASE64_LINE_CHARS)
+            for start in range(0, length, BASE64_LINE_CHARS)] + [slice(0, 0)]
 
 
 BASE64_LINE_BYTES = 57  # 76 characters, as email.policy.SMTP writes them
 BASE64_LINE_CHARS = 76
 PIECE_LINES = 1024  # 58 KiB in, 78 KiB out
+FULL_PIECE_LINES = _line_slices(PIECE_LINES * BASE64_LINE_CHARS)
 
 
 class DraftMessage(EmailMessage):
