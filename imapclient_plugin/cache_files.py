@@ -27,8 +27,10 @@ def save(name: str, records: dict) -> None:
     """OSError if it cannot be written; the old file is then unchanged."""
     import tempfile  # only here: most runs write nothing
 
-    os.makedirs(os.path.dirname(path(name)), mode=0o700, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path(name)), suffix=".tmp")
+    directory = os.path.dirname(path(name))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _remove_stale_temporaries(directory)
+    fd, temporary = tempfile.mkstemp(dir=directory, suffix=TEMPORARY_SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(records, f, indent=1, sort_keys=True)
@@ -36,3 +38,24 @@ def save(name: str, records: dict) -> None:
     except OSError:
         os.unlink(temporary)
         raise
+
+
+TEMPORARY_SUFFIX = ".tmp"
+STALE_AFTER = 600.0  # seconds: no save takes that long
+
+
+def _remove_stale_temporaries(directory: str) -> None:
+    """A process killed while it saved (the keyring child, killed when the
+    command ends before it) leaves its temporary file: the next save
+    removes it."""
+    import time
+
+    now = time.time()
+    for entry in os.scandir(directory):
+        if not entry.name.endswith(TEMPORARY_SUFFIX):
+            continue
+        try:
+            if now - entry.stat().st_mtime > STALE_AFTER:
+                os.unlink(entry.path)
+        except OSError:  # gone already, or not ours to remove
+            pass

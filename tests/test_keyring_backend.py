@@ -4,6 +4,9 @@ depends on changed or the backend can no longer run."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import keyring
 import keyring.backend
 import keyring.core
@@ -74,6 +77,20 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
         self.assertIs(type(first), type(self.fresh_process()))
         self.assertEqual(2, self.choices)
         self.assertNotEqual("keyring.backends.fail.Keyring", self.remembered())
+
+    def test_a_save_removes_what_a_killed_save_left(self):
+        directory = os.path.dirname(cache_files.path(keyring_backend.CACHE_FILE))
+        os.makedirs(directory, exist_ok=True)
+        stale, recent = (os.path.join(directory, n) for n in ("a.tmp", "b.tmp"))
+        for leftover in (stale, recent):
+            with open(leftover, "w") as f:
+                f.write("{")
+        hour_ago = time.time() - 3600
+        os.utime(stale, (hour_ago, hour_ago))
+        cache_files.save(keyring_backend.CACHE_FILE, {"backend": "x"})
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(recent))  # perhaps another brz's, saving
+        self.assertEqual({"backend": "x"}, cache_files.load(keyring_backend.CACHE_FILE))
 
     def test_the_users_choice_is_left_to_keyring(self):
         self.overrideEnv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
