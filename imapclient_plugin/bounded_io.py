@@ -30,10 +30,10 @@ import termios
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
-from . import early_connection
-
 if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
     import subprocess
+
+    from .early_connection import Opening
 
 DEFAULT_TIMEOUT = 60.0
 MAX_LINE = 1 << 20
@@ -76,17 +76,24 @@ class BoundedIO:
 
     io_timeout = DEFAULT_TIMEOUT
 
+    def __init__(self, *args, opened: Optional[Opening] = None, **kwargs) -> None:
+        self._opened = opened
+        super().__init__(*args, **kwargs)
+
     def open(self, host="", port=143, timeout=None):
         """Connect as imaplib does (each imapclient version its own way),
-        taking the connection opened early where there is one."""
+        or take the connection ``opened`` early (``early_connection``)."""
         connect_timeout = self._start_bounds(timeout)
         self.host, self.port = host, port
-        sock = early_connection.connection((host, port), connect_timeout)
-        try:
-            self.sock = self.secured(sock)
-        except BaseException:
-            sock.close()
-            raise
+        if self._opened is not None:
+            self.sock = self._opened.connection(connect_timeout)
+        else:
+            sock = socket.create_connection((host, port), connect_timeout)
+            try:
+                self.sock = self.secured(sock)
+            except BaseException:
+                sock.close()
+                raise
         self.file = self.sock.makefile("rb")
         self._waiting_since = time.monotonic()
 

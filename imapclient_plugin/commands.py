@@ -64,8 +64,7 @@ class cmd_imap_send(Command):
         sender = identity(config)
         settings = read_settings(config, identity_address(sender))
         contents = [(path, _read(path)) for path in file_list]
-        if not settings.tunnel:  # connecting while the rest is imported
-            early_connection.start(settings.host, settings.port, settings.timeout)
+        early_connection.start(settings)  # connecting while the rest is imported
         from .inputs import messages_from
         from .store import Draft, report_stored, store_drafts
 

@@ -1,89 +1,127 @@
-"""The TCP connection, opened while the command imports what stores the draft.
+"""The connection, opened while the command imports what stores the draft.
 
 Before it can speak IMAP, ``brz imap-send`` imports imapclient, email and
 the plugin's modules (70-90 ms on a slow machine), and ``brz send`` does
-the same once Breezy has built the directive; the connection and the
-server's greeting take a round trip or two of their own.  ``start`` opens
-the connection in a thread meanwhile, and the IMAP code takes it
-(``connection``) where it would have opened one.
+the same once Breezy has built the directive; the connection takes a round
+trip, the TLS handshake of imaps one more, and making the TLS context
+(the system's CAs read) some 20 ms.  ``start`` does all of that in a thread
+meanwhile, and ``session.connect`` takes the connection (``take``) where
+it would have opened one.
 
-Only the TCP connection is opened early: nothing is sent on it, the TLS
-handshake and the greeting come where they always did, and the input has
-been read (standard input too) before ``start``.  A connection nobody
-took is closed (``discard``); a failure to connect is raised where the
-connection is taken, as it would have been raised there.
+Nothing is sent but the TLS handshake, and the input has been read
+(standard input too) before ``start``: the greeting and the login come
+where they always did, the password is looked up only once the
+certificate is checked.  A connection nobody took is closed (``discard``);
+a failure (refused, no such host, a certificate that does not check out)
+is raised where the connection is taken, as it would have been raised
+there.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from breezy import trace
 
-Address = tuple  # (host, port)
+if TYPE_CHECKING:
+    import ssl
+
+    from .settings import IMAPSettings
 
 
-class _Opening(threading.Thread):
-    """Connects to ``address``; once abandoned, closes what it opened."""
+class Opening(threading.Thread):
+    """Opens the connection ``settings`` say, TLS included for imaps; once
+    abandoned, closes what it opened."""
 
-    def __init__(self, address: Address, timeout: Optional[float]) -> None:
+    def __init__(self, settings: IMAPSettings) -> None:
         super().__init__(name="imapclient: early connection", daemon=True)
-        self.address, self.timeout = address, timeout
-        self.sock: Optional[socket.socket] = None
+        self.settings = settings
+        self.context: Optional[ssl.SSLContext] = None  # imaps: the one used
         self.error: Optional[BaseException] = None
+        self._sock: Optional[socket.socket] = None
         self._lock = threading.Lock()
         self._abandoned = False
 
     def run(self) -> None:
         try:
-            sock = socket.create_connection(self.address, self.timeout)
+            sock = self._open()
         except BaseException as e:  # raised again where it is taken
             self.error = e
             return
         with self._lock:
             if not self._abandoned:
-                self.sock = sock
+                self._sock = sock
                 return
         sock.close()
 
+    def _open(self) -> socket.socket:
+        settings = self.settings
+        if settings.security == "imaps":
+            from .tls_context import tls_context
+
+            self.context = tls_context(settings)
+        sock = socket.create_connection((settings.host, settings.port),
+                                        settings.timeout)
+        if self.context is None:
+            return sock
+        try:
+            return self.context.wrap_socket(sock, server_hostname=settings.host)
+        except BaseException:
+            sock.close()
+            raise
+
+    def connection(self, timeout: Optional[float]) -> socket.socket:
+        """The connection (secured for imaps), once; what stopped it, raised."""
+        if self.error is not None:
+            raise self.error
+        with self._lock:
+            sock, self._sock = self._sock, None
+        trace.mutter("imapclient: connection opened while the command started%s",
+                     " (TLS too)" if self.context is not None else "")
+        sock.settimeout(timeout)
+        return sock
+
     def abandon(self) -> None:
-        """Close the connection, now or (still connecting) once it is open:
-        nobody waits for a connection nobody wants."""
+        """Close the connection unless it was taken, now or (still opening)
+        once open: nobody waits for a connection nobody wants."""
         with self._lock:
             self._abandoned = True
-            sock, self.sock = self.sock, None
+            sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
 
 
-_opening: Optional[_Opening] = None
+_opening: Optional[Opening] = None
 
 
-def start(host: str, port: int, timeout: Optional[float]) -> None:
-    """Begin connecting to ``host`` on ``port`` in a thread."""
+def start(settings: IMAPSettings) -> None:
+    """Begin opening the connection ``settings`` say (not a tunnel's)."""
     global _opening
     discard()
-    _opening = _Opening((host, port), timeout)
+    if settings.tunnel:
+        return
+    _opening = Opening(settings)
     _opening.start()
 
 
-def connection(address: Address, timeout: Optional[float]) -> socket.socket:
-    """A connection to ``address``: the one opened early if it is to that
-    address (waited for if still opening), else a new one."""
+def take(settings: IMAPSettings) -> Optional[Opening]:
+    """The connection opened early for ``settings``, waited for; None if
+    there is none for them (one for others is closed)."""
     global _opening
     opening, _opening = _opening, None
-    if opening is None or opening.address != address:
-        if opening is not None:
-            opening.abandon()
-        return socket.create_connection(address, timeout)
-    opening.join()
-    if opening.error is not None:
-        raise opening.error
-    trace.mutter("imapclient: connection opened while the command started")
-    opening.sock.settimeout(timeout)
-    return opening.sock
+    if opening is None:
+        return None
+    if opening.settings != settings:
+        opening.abandon()
+        return None
+    try:
+        opening.join()
+    except BaseException:  # interrupted
+        opening.abandon()
+        raise
+    return opening
 
 
 def discard() -> None:

@@ -36,6 +36,7 @@ from breezy import ui
 
 from .bounded_io import BoundedIO, PipeIO
 from .draft_data import DraftData, slices, whole
+from .early_connection import Opening
 
 CRLF = b"\r\n"
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
@@ -128,9 +129,10 @@ class Client(imapclient.IMAPClient):
 
     def __init__(self, *args, remembered_capabilities: Optional[tuple] = None,
                  before_greeting: Optional[Callable[["Client"], None]] = None,
-                 **kwargs) -> None:
+                 opened: Optional[Opening] = None, **kwargs) -> None:
         self._remembered_capabilities = remembered_capabilities
         self._before_greeting = before_greeting
+        self._opened = opened
         super().__init__(*args, **kwargs)
 
     def _create_IMAP4(self):
@@ -139,6 +141,7 @@ class Client(imapclient.IMAPClient):
                      before_greeting=self._greeting_due if self._before_greeting else None)
         if self.stream:
             return _TunnelIMAP4(self.host, timeout, **extra)
+        extra["opened"] = self._opened
         if self.ssl:
             return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout, **extra)
         return _PlainIMAP4(self.host, self.port, timeout, **extra)

@@ -62,9 +62,7 @@ class IMAPDraftClient(MailClient):
         try:
             with signals_raise():
                 settings = read_settings(self.config, identity_address(sender))
-                if not settings.tunnel:  # connecting while _store imports
-                    early_connection.start(settings.host, settings.port,
-                                           settings.timeout)
+                early_connection.start(settings)  # connecting while _store imports
                 try:
                     stored = self._store(settings, fields, to, subject, message, data)
                 except errors.DraftTooBig as too_big:

@@ -18,11 +18,12 @@ from imapclient import exceptions as imap_exceptions
 
 from breezy import trace
 
-from . import (capability_cache, credentials, errors, fast_commands, keyring_lookup,
-               protocol_trace)
+from . import (capability_cache, credentials, early_connection, errors, fast_commands,
+               keyring_lookup, protocol_trace)
 from .credentials import Password
 from .errors import printable
 from .settings import IMAPSettings
+from .tls_context import tls_context
 
 # imapclient logs every line sent, LOGIN included, at DEBUG level.
 logging.getLogger("imapclient.imaplib").setLevel(logging.WARNING)
@@ -55,17 +56,23 @@ def connect(settings: IMAPSettings, remember: bool = True,
         if talk_first is not None:
             talk_first(client)
 
+    opened = early_connection.take(settings)
+    try:
+        with translated_errors(settings, connecting=True):
+            client = fast_commands.Client(
+                settings.host,
+                port=settings.port,
+                ssl=settings.security == "imaps",
+                ssl_context=_tls_context_of(settings, opened),
+                timeout=settings.timeout,
+                remembered_capabilities=known.capabilities if known else None,
+                before_greeting=greeting_due,
+                opened=opened,
+            )
+    finally:
+        if opened is not None:  # closed if the client did not take it
+            opened.abandon()
     with translated_errors(settings, connecting=True):
-        client = fast_commands.Client(
-            settings.host,
-            port=settings.port,
-            ssl=settings.security == "imaps",
-            ssl_context=tls_context(settings)
-            if settings.security == "imaps" else None,
-            timeout=settings.timeout,
-            remembered_capabilities=known.capabilities if known else None,
-            before_greeting=greeting_due,
-        )
         source = client._imap.capabilities_source
         if source == "remembered":
             trace.mutter("imapclient: capabilities remembered: %s",
@@ -76,6 +83,16 @@ def connect(settings: IMAPSettings, remember: bool = True,
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
+
+
+def _tls_context_of(settings: IMAPSettings,
+                    opened: Optional[early_connection.Opening]) -> Optional[ssl.SSLContext]:
+    """For imaps, the TLS context: the early connection's, if it made one."""
+    if settings.security != "imaps":
+        return None
+    if opened is not None and opened.context is not None:
+        return opened.context
+    return tls_context(settings)
 
 
 def _open_tunnel(settings: IMAPSettings) -> imapclient.IMAPClient:
@@ -307,21 +324,6 @@ class _StoredPassword:
 def is_preauthenticated(client: imapclient.IMAPClient) -> bool:
     """The greeting was PREAUTH (a tunnel into the user's own server)."""
     return client._imap.state == "AUTH"
-
-
-def tls_context(settings: IMAPSettings) -> ssl.SSLContext:
-    """Certificate and host name checked: system CAs plus imap_ca_certs."""
-    context = ssl.create_default_context()
-    if settings.ca_certs:
-        try:
-            context.load_verify_locations(cafile=settings.ca_certs)
-        except (OSError, ssl.SSLError) as e:
-            raise errors.InvalidSetting(
-                "imap_ca_certs", settings.ca_certs,
-                "not a PEM file of certificates (%s)" % (e.strerror or e.reason),
-                "/etc/ssl/certs/my-ca.pem",
-            )
-    return context
 
 
 def _start_tls(client: imapclient.IMAPClient, settings: IMAPSettings) -> None:

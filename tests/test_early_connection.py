@@ -1,6 +1,6 @@
-"""The connection opened early is the one the IMAP code takes; one to
-another address, or one nobody takes, is closed; a failure to connect is
-raised where the connection is taken."""
+"""The connection opened early is the one the IMAP code takes; one for
+other settings, or one nobody takes, is closed; a failure to connect is
+raised where the connection is taken.  (Over TLS: test_tls.)"""
 
 from __future__ import annotations
 
@@ -10,9 +10,22 @@ import time
 from breezy import tests
 
 from ..imapclient_plugin import early_connection
+from ..imapclient_plugin.settings import IMAPSettings
 from .imap_server import free_port
 
 TIMEOUT = 10.0
+
+
+def settings_for(address: tuple, **changes) -> IMAPSettings:
+    return IMAPSettings(**dict(dict(host=address[0], port=address[1], security="none",
+                                    username="u", mailbox=None, timeout=TIMEOUT),
+                               **changes))
+
+
+def opened_early(address: tuple) -> IMAPSettings:
+    settings = settings_for(address)
+    early_connection.start(settings)
+    return settings
 
 
 class TestEarlyConnection(tests.TestCase):
@@ -40,36 +53,36 @@ class TestEarlyConnection(tests.TestCase):
 
     def test_the_connection_opened_early_is_taken(self):
         listener = self.listener()
-        address = listener.getsockname()
-        early_connection.start(*address, TIMEOUT)
+        settings = opened_early(listener.getsockname())
         server_side = self.accepted(listener)
-        client_side = early_connection.connection(address, 3.0)
+        opening = early_connection.take(settings)
+        self.assertIsNone(opening.context)  # no TLS
+        client_side = opening.connection(3.0)
         self.addCleanup(client_side.close)
         client_side.sendall(b"a")
         self.assertEqual(b"a", server_side.recv(1))
         self.assertEqual(3.0, client_side.gettimeout())
         self.assertContainsRe(self.get_log(), "connection opened while the command")
-        # Taken once: the next connection is a new one.
-        listener.settimeout(0.2)
-        second = early_connection.connection(address, TIMEOUT)
-        self.addCleanup(second.close)
-        self.accepted(listener)
+        opening.abandon()  # taken: left open
+        client_side.sendall(b"b")
+        self.assertEqual(b"b", server_side.recv(1))
+        self.assertIsNone(early_connection.take(settings))  # taken once
 
-    def test_one_to_another_address_is_closed(self):
-        first, second = self.listener(), self.listener()
-        early_connection.start(*first.getsockname(), TIMEOUT)
-        opened_early = self.accepted(first)
-        taken = early_connection.connection(second.getsockname(), TIMEOUT)
-        self.addCleanup(taken.close)
-        self.accepted(second)
-        self.assertClosedByClient(opened_early)
+    def test_one_for_other_settings_is_closed(self):
+        listener = self.listener()
+        settings = opened_early(listener.getsockname())
+        server_side = self.accepted(listener)
+        other = settings_for(listener.getsockname(), security="starttls")
+        self.assertIsNone(early_connection.take(other))
+        self.assertClosedByClient(server_side)
+        self.assertIsNone(early_connection.take(settings))
 
     def test_one_nobody_takes_is_closed(self):
         listener = self.listener()
-        early_connection.start(*listener.getsockname(), TIMEOUT)
-        opened_early = self.accepted(listener)
+        opened_early(listener.getsockname())
+        server_side = self.accepted(listener)
         early_connection.discard()
-        self.assertClosedByClient(opened_early)
+        self.assertClosedByClient(server_side)
 
     def test_one_still_opening_is_closed_once_open(self):
         # A full accept queue (one waiting connection, backlog 0): Linux
@@ -78,27 +91,22 @@ class TestEarlyConnection(tests.TestCase):
         waiting = socket.create_connection(listener.getsockname(), TIMEOUT)
         self.addCleanup(waiting.close)
         time.sleep(0.1)
-        early_connection.start(*listener.getsockname(), TIMEOUT)
+        opened_early(listener.getsockname())
         opening = early_connection._opening
         time.sleep(0.1)
-        self.assertIsNone(opening.sock)
+        self.assertTrue(opening.is_alive())
         early_connection.discard()  # does not wait
         self.assertTrue(opening.is_alive())
         self.accepted(listener)  # makes room: the SYN is retransmitted
-        opened_early = self.accepted(listener)
+        server_side = self.accepted(listener)
         opening.join(TIMEOUT)
-        self.assertIsNone(opening.sock)
-        self.assertClosedByClient(opened_early)
+        self.assertFalse(opening.is_alive())
+        self.assertClosedByClient(server_side)
 
     def test_a_refused_connection_is_raised_where_it_is_taken(self):
-        port = free_port()
-        early_connection.start("127.0.0.1", port, TIMEOUT)
-        self.assertRaises(ConnectionRefusedError, early_connection.connection,
-                          ("127.0.0.1", port), TIMEOUT)
+        opening = early_connection.take(opened_early(("127.0.0.1", free_port())))
+        self.assertRaises(ConnectionRefusedError, opening.connection, TIMEOUT)
 
-    def test_without_one_a_connection_is_opened(self):
-        listener = self.listener()
-        taken = early_connection.connection(listener.getsockname(), TIMEOUT)
-        self.addCleanup(taken.close)
-        self.accepted(listener)
-        self.assertNotContainsRe(self.get_log(), "connection opened while")
+    def test_none_for_a_tunnel(self):
+        early_connection.start(settings_for(("imap_tunnel", 0), tunnel="true"))
+        self.assertIsNone(early_connection._opening)
