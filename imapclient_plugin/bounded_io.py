@@ -30,6 +30,8 @@ import termios
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
+from .early_connection import new_connection
+
 if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
     import subprocess
 
@@ -88,12 +90,7 @@ class BoundedIO:
         if self._opened is not None:
             self.sock = self._opened.connection(connect_timeout)
         else:
-            sock = socket.create_connection((host, port), connect_timeout)
-            try:
-                self.sock = self.secured(sock)
-            except BaseException:
-                sock.close()
-                raise
+            self.sock = new_connection(host, port, connect_timeout, self.secured)
         self.file = self.sock.makefile("rb")
         self._waiting_since = time.monotonic()
 

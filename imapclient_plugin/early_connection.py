@@ -19,9 +19,10 @@ there.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from breezy import trace
 
@@ -58,19 +59,14 @@ class Opening(threading.Thread):
 
     def _open(self) -> socket.socket:
         settings = self.settings
+        secure = None
         if settings.security == "imaps":
             from .tls_context import tls_context
 
             self.context = tls_context(settings)
-        sock = socket.create_connection((settings.host, settings.port),
-                                        settings.timeout)
-        if self.context is None:
-            return sock
-        try:
-            return self.context.wrap_socket(sock, server_hostname=settings.host)
-        except BaseException:
-            sock.close()
-            raise
+            secure = functools.partial(self.context.wrap_socket,
+                                       server_hostname=settings.host)
+        return new_connection(settings.host, settings.port, settings.timeout, secure)
 
     def connection(self, timeout: Optional[float]) -> socket.socket:
         """The connection (secured for imaps), once; what stopped it, raised."""
@@ -91,6 +87,21 @@ class Opening(threading.Thread):
             sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+
+def new_connection(host: str, port: int, timeout: Optional[float],
+                   secure: Optional[Callable[[socket.socket], socket.socket]] = None,
+                   ) -> socket.socket:
+    """A new connection to ``host`` on ``port``, ``secure`` (a TLS
+    handshake) applied to it; closed again if that fails."""
+    sock = socket.create_connection((host, port), timeout)
+    if secure is None:
+        return sock
+    try:
+        return secure(sock)
+    except BaseException:
+        sock.close()
+        raise
 
 
 _opening: Optional[Opening] = None
