@@ -1,11 +1,18 @@
 """Small JSON files in ``<Breezy cache dir>/imapclient/``: what the plugin
 remembers between runs (never credentials).  Read leniently (a missing or
-damaged file is empty) and written atomically (a temporary file renamed)."""
+damaged file is empty) and written atomically (a temporary file renamed).
+
+A file, or the folder holding it, that another user owns or may write is
+not trusted (``untrusted``): what it says could make brz remove mail.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
+from typing import Iterator, Optional
 
 from breezy import bedding
 
@@ -21,6 +28,22 @@ def load(name: str) -> dict:
     except (OSError, ValueError):
         return {}
     return records if isinstance(records, dict) else {}
+
+
+def untrusted(name: str) -> Optional[str]:
+    """Why the file ``name`` (or its folder) is not to be trusted, if it is
+    not: another user owns it or may write it.  None where it is missing."""
+    for target in (os.path.dirname(path(name)), path(name)):
+        try:
+            info = os.stat(target)
+        except OSError:
+            return None
+        owner = getattr(os, "getuid", None)
+        if owner is not None and info.st_uid != owner():
+            return "%s belongs to another user" % target
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return "%s may be written by other users" % target
+    return None
 
 
 def save(name: str, records: dict) -> None:
@@ -40,6 +63,27 @@ def save(name: str, records: dict) -> None:
         raise
 
 
+@contextlib.contextmanager
+def locked(name: str) -> Iterator[None]:
+    """Hold ``name``'s lock (a file beside it) while it is read, changed and
+    saved: two brz processes saving at once keep each other's changes.
+    OSError where the lock file cannot be made; where the system has no
+    such locks (not POSIX), nothing is held."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    os.makedirs(os.path.dirname(path(name)), mode=0o700, exist_ok=True)
+    fd = os.open(path(name) + LOCK_SUFFIX, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
+
+
+LOCK_SUFFIX = ".lock"
 TEMPORARY_SUFFIX = ".tmp"
 STALE_AFTER = 600.0  # seconds: no save takes that long
 

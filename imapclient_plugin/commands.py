@@ -75,8 +75,12 @@ class cmd_imap_send(Command):
         if not messages:
             raise errors.InvalidInput(name=" ".join(file_list),
                                       reason="it holds no message")
-        for stored in store_drafts(settings, messages):
-            report_stored(settings, stored)
+        from .revisions import settle_kept
+
+        stored = store_drafts(settings, messages)
+        for where in stored:
+            report_stored(settings, where)
+        settle_kept(settings, [(m.message_id, where) for m, where in zip(messages, stored)])
         for path in file_list:
             if _is_kept(path):
                 os.remove(path)

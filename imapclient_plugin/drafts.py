@@ -263,7 +263,7 @@ def find_each(client: imapclient.IMAPClient, folder: str, message_ids: list[str]
     else:
         replies = fast_commands.pipelined(client, [
             _search_command(message_id) for message_id in message_ids])
-    found = client._imap.untagged_responses.pop("SEARCH", [])
+    found = fast_commands.searched(client)
     if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in replies):
         found = [" ".join(map(str, client.search(["HEADER", "Message-ID", m]))).encode()
                  for m in message_ids]
@@ -281,11 +281,18 @@ def _quoted(message_id: str) -> bytes:
         b"\\", b"\\\\").replace(b'"', b'\\"')
 
 
-def select(client: imapclient.IMAPClient, folder: str) -> Optional[dict]:
-    """SELECT ``folder`` (its status), or None if the server refuses (no
-    such folder): cheaper than asking first with LIST."""
+def select(client: imapclient.IMAPClient, folder: str,
+           readonly: bool = False) -> Optional[dict]:
+    """SELECT (or EXAMINE) ``folder``: its status, or None if the server
+    refuses (no such folder): cheaper than asking first with LIST."""
+    return refused_as_none(lambda: client.select_folder(folder, readonly=readonly))
+
+
+def refused_as_none(command):
+    """``command()``, or None where the server refuses it (NO or BAD); a
+    lost connection is raised."""
     try:
-        return client.select_folder(folder)
+        return command()
     except imapclient.exceptions.IMAPClientAbortError:
         raise
     except imapclient.exceptions.IMAPClientError:
@@ -305,7 +312,17 @@ def with_message_id(client: imapclient.IMAPClient, uids: list,
 
 def has_message_id(fetched: dict, message_id: str) -> bool:
     """Whether a FETCH of MESSAGE_ID_FIELD shows exactly ``message_id``."""
-    return _message_id(fetched.get(MESSAGE_ID_FIELD_REPLY, b"")) == message_id.strip()
+    return _message_id(_header_fields(fetched)) == message_id.strip()
+
+
+def _header_fields(fetched: dict) -> bytes:
+    """The MESSAGE_ID_FIELD's reply, under whichever form of its name the
+    server gave: Courier quotes the field's name ("MESSAGE-ID")."""
+    for key, value in fetched.items():
+        if (isinstance(key, bytes) and isinstance(value, bytes)
+                and key.upper().replace(b'"', b"") == MESSAGE_ID_FIELD_REPLY):
+            return value
+    return b""
 
 
 MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"

@@ -12,9 +12,21 @@ from breezy.errors import BzrError
 
 def printable(text: str) -> str:
     """Text from outside (a server, a file, a setting) made safe to print:
-    control characters, escape sequences included, are shown as \\xNN."""
-    return "".join("\\x%02x" % ord(c) if unicodedata.category(c) == "Cc" else c
+    control characters (escape sequences included) and format characters
+    (bidi overrides such as U+202E, which reorder what follows them) are
+    shown as \\xNN or \\uNNNN."""
+    return "".join(_escaped(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c
                    for c in text)
+
+
+HIDDEN_CATEGORIES = ("Cc", "Cf")  # control, format
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    if code < 0x100:
+        return "\\x%02x" % code
+    return "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
 
 
 class IMAPDraftError(BzrError):

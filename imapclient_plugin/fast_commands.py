@@ -322,11 +322,37 @@ def _replies(imap, tags: list[bytes]) -> list[tuple[str, list]]:
     return replies
 
 
-def select_command(folder: str) -> bytes:
-    """SELECT ``folder``, named as imapclient names it (modified UTF-7,
-    quoted), for sending before there is a client to ask."""
+def select_command(folder: str, readonly: bool = False) -> bytes:
+    """SELECT (or EXAMINE) ``folder``, named as imapclient names it
+    (modified UTF-7, quoted), for sending before there is a client to ask."""
+    return b"%s %s" % (b"EXAMINE" if readonly else b"SELECT", folder_name(folder))
+
+
+def folder_name(folder: str) -> bytes:
+    """A folder's name on the wire: modified UTF-7, quoted."""
     name = imap_utf7.encode(folder)
-    return b'SELECT "%s"' % name.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    return b'"%s"' % name.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+
+
+def unselect(client: imapclient.IMAPClient) -> None:
+    """Leave the selected folder: UNSELECT (RFC 3691) where offered, else
+    CLOSE, which expunges a folder opened read-write: callers say why it
+    was opened read-only (EXAMINE)."""
+    command = b"UNSELECT" if client.has_capability("UNSELECT") else b"CLOSE"
+    pipelined(client, [command])  # refused where nothing is selected: fine
+    client._imap.state = "AUTH"
+
+
+def check_all(replies: list[tuple[str, list]], action: str) -> None:
+    """IMAPClientError with the server's text for the first refused reply."""
+    for kind, data in replies:
+        if kind != "OK":
+            raise imap_exceptions.IMAPClientError("%s: %s" % (action, _text(data)))
+
+
+def searched(client: imapclient.IMAPClient) -> list[bytes]:
+    """The untagged SEARCH lines that pipelined SEARCHes left, in order."""
+    return client._imap.untagged_responses.pop("SEARCH", [])
 
 
 def selected(client: imapclient.IMAPClient, reply: tuple[str, list]) -> Optional[int]:
@@ -334,6 +360,8 @@ def selected(client: imapclient.IMAPClient, reply: tuple[str, list]) -> Optional
     connection is then in the selected state), else None."""
     imap = client._imap
     validity = imap.untagged_responses.pop("UIDVALIDITY", [None])[-1]
+    # EXAMINE's: imaplib takes it, unasked for, for a change of state.
+    imap.is_readonly = bool(imap.untagged_responses.pop("READ-ONLY", None))
     if reply[0] != "OK":
         return None
     imap.state = "SELECTED"

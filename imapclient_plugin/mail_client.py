@@ -110,9 +110,9 @@ class IMAPDraftClient(MailClient):
         if first is not None:
             return store_draft(settings, first)
         return store_draft(settings, Draft(data, message["Message-ID"]),
-                           prepare=revision.prepare, then=revision.commands())
+                           prepare=revision.prepare)
 
     def _latest(self, data: DraftData) -> DraftData:
-        """The draft last built: the revision's, once it was built."""
+        """The draft to keep: the revision's (``NextRevision.to_keep``)."""
         revision = self._revision
-        return revision.data if revision is not None and revision.data else data
+        return revision.to_keep(data) if revision is not None else data

@@ -52,6 +52,7 @@ def build_draft(
     message_id: Optional[str] = None,
     in_reply_to: Optional[str] = None,
     references: Sequence[str] = (),
+    changes: str = "",
 ) -> DraftMessage:
     """Return the draft message; ``to`` and ``sender`` may be empty.
 
@@ -72,12 +73,12 @@ def build_draft(
     message["Message-ID"] = message_id or email.utils.make_msgid(
         domain=_domain(sender_address)
     )
-    if in_reply_to:  # Message-IDs this plugin stored: already checked
+    if in_reply_to:  # checked: merge_requests.is_message_id
         message["In-Reply-To"] = in_reply_to
         message["References"] = " ".join(references)
     message["User-Agent"] = USER_AGENT
     filename = safe_filename(filename)
-    message.set_content(_body_text(body, filename))
+    message.set_content(_body_text(body, filename) + changes)
     _attach(message, attachment, filename, mime_subtype)
     return message
 

@@ -240,7 +240,8 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
         return [StoredDraft(drafts.find_drafts_folder(None, settings.mailbox, remembered),
                             _append_after_lost_connection(settings, None, known,
                                                           ahead.draft, lost))]
-    return [StoredDraft(folder, uid) for uid in uids]
+    return [StoredDraft(folder, uid, _web_link(client, settings, m.message_id))
+            for m, uid in zip(messages, uids)]
 
 
 class _AppendBehindSearch:

@@ -104,6 +104,10 @@ SENT_MAILBOX = """\
     special_use = \\All
     auto = create
   }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = create
+  }
 """
 
 
@@ -124,7 +128,8 @@ class DovecotServer(IMAPTestServer):
     ``quota_kilobytes``: each user's storage quota (none by default);
     ``tls_files``: (certificate chain, key) PEM files, to offer STARTTLS on
     ``port`` and TLS on ``imaps_port``; ``sent_folder``: a Sent folder
-    flagged \\Sent and an AllMail folder flagged \\All exist.
+    flagged \\Sent, an AllMail folder flagged \\All and a Trash folder
+    flagged \\Trash exist.
     """
 
     def __init__(

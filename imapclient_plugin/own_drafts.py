@@ -1,0 +1,194 @@
+"""Which of the drafts brz remembers are still there, unchanged, and the
+removal of those, recoverably: nothing else is ever removed.
+
+A remembered draft is brz's to remove only if, right before, on the same
+connection: it is in the Drafts folder in use, selected by name; the
+folder's UIDVALIDITY is the one its APPEND was answered with; the message
+at the remembered UID has the draft's Message-ID, the \\Draft flag and
+the size brz uploaded.  Where the server gave no UID (no UIDPLUS, or a
+reply lost), the one message with that Message-ID (which brz made), the
+flag and the size stands for it.  Anything else is left alone and the user
+is told why.
+
+Removed means moved to the \\Trash folder where the server has MOVE and
+one (GMail's web interface does the same; an expunged GMail draft may live
+on in All Mail), else UID EXPUNGE (UIDPLUS), else flagged \\Deleted for the
+user's mail program to expunge.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Sequence
+
+from breezy import trace
+
+from . import drafts, fast_commands
+from .errors import printable
+from .merge_requests import DraftRecord
+
+THERE = "there"  # unchanged, in the folder: brz's to remove
+GONE = "gone"  # not in the folder: sent, or deleted
+LEFT = "left alone"  # there, but not provably brz's own draft
+
+LOOKED_AT = b"(FLAGS RFC822.SIZE %s)" % drafts.MESSAGE_ID_FIELD.encode("ascii")
+
+
+class Look(NamedTuple):
+    state: str
+    uid: Optional[int] = None
+    why: str = ""
+
+
+def look(client, folder: str, records: Sequence[DraftRecord]) -> list[Look]:
+    """Where each of ``records`` is, read-only (EXAMINE, then leave the
+    folder: some servers lose an APPEND into the selected one)."""
+    opened = _open(client, folder, records, readonly=True)
+    try:
+        return [_looked(client, folder, opened, record) for record in records]
+    finally:
+        _leave(client)
+
+
+def remove(client, folder: str, records: Sequence[DraftRecord]) -> list[DraftRecord]:
+    """Remove those of ``records`` that are brz's, unchanged, each told;
+    the others are left alone, and said why.  Returns those settled
+    (removed, gone or left alone); the rest stay remembered."""
+    opened = _open(client, folder, records, readonly=False)
+    ours, settled = [], []
+    for record in records:
+        found = _looked(client, folder, opened, record)
+        if found.state == THERE:
+            ours.append((record, found.uid))
+        else:
+            settled.append(record)
+            if found.state == LEFT:
+                say_left(record, folder, found.why)
+    if ours:
+        uids = [uid for _record, uid in ours]
+        done = _remove_uids(client, uids, opened.trash)
+        trace.note(done, "the earlier unsent draft%s of this merge request (UID %s)" % (
+            "s" if len(uids) > 1 else "", ", ".join(map(str, uids))))
+        settled.extend(record for record, _uid in ours)
+    return settled
+
+
+def say_left(record: DraftRecord, folder: str, why: str) -> None:
+    trace.note('Left the earlier draft %s in "%s" alone: %s.',
+               printable(record.message_id), printable(record.folder or folder),
+               printable(why))
+
+
+def _open(client, folder: str, records: Sequence[DraftRecord], readonly: bool):
+    """SELECT (or EXAMINE) ``folder`` and FETCH the remembered UIDs, in one
+    turn (with a LIST, to find the Trash, before a removal where the server
+    can MOVE): the folder's UIDVALIDITY (None if it cannot be opened), what
+    the FETCH gave by UID, and the folder to move to, if any."""
+    uids = sorted({r.uid for r in records if r.uid is not None})
+    commands = [fast_commands.select_command(folder, readonly)]
+    if uids:
+        commands.append(b"UID FETCH %s %s" % (",".join(map(str, uids)).encode(), LOOKED_AT))
+    listing = not readonly and client.has_capability("MOVE")
+    if listing:
+        commands.append(drafts.LIST_ALL)
+    replies = fast_commands.pipelined(client, commands)
+    trash = _trash_folder(drafts.listed(client, replies[-1]) or [], folder) if listing \
+        else None
+    uidvalidity = fast_commands.selected(client, replies[0])
+    fetched = fast_commands.fetched(client)
+    if replies[0][0] != "OK":
+        return _Opened(None, {}, trash)
+    return _Opened(uidvalidity, fetched, trash)
+
+
+class _Opened(NamedTuple):
+    uidvalidity: Optional[int]
+    fetched: dict
+    trash: Optional[str]
+
+
+def _leave(client) -> None:
+    """Leave the folder EXAMINEd: UNSELECT where offered, else CLOSE,
+    which removes nothing from a folder opened read-only."""
+    fast_commands.unselect(client)
+
+
+def _looked(client, folder: str, opened: _Opened, record: DraftRecord) -> Look:
+    if record.folder not in (None, folder):
+        return Look(LEFT, why='it is in "%s", not in the Drafts folder in use'
+                    % record.folder)
+    uidvalidity = opened.uidvalidity
+    if uidvalidity is None:
+        return Look(GONE)
+    if record.uid is not None and record.uidvalidity == uidvalidity:
+        data = opened.fetched.get(record.uid)
+        if data is not None:
+            return _checked(record, record.uid, data)
+    found = _by_message_id(client, record.message_id)
+    if not found:
+        return Look(GONE)
+    if record.uid is not None and record.uidvalidity != uidvalidity:
+        return Look(LEFT, why="the folder was made anew since brz stored it"
+                    " (its UIDVALIDITY changed), so it may not be the same message")
+    if record.uid is not None:
+        return Look(LEFT, why="it was changed since brz stored it (now UID %s)"
+                    % ", ".join(map(str, found)))
+    if len(found) > 1:
+        return Look(LEFT, why="there are %d messages with its Message-ID" % len(found))
+    (uid, data), = found.items()
+    return _checked(record, uid, data)
+
+
+def _by_message_id(client, message_id: str) -> dict:
+    """What LOOKED_AT shows of each message in the selected folder with
+    exactly this Message-ID, by UID."""
+    uids = client.search(["HEADER", "Message-ID", message_id])
+    if not uids:
+        return {}
+    fetched = client.fetch(uids, ["FLAGS", "RFC822.SIZE", drafts.MESSAGE_ID_FIELD])
+    return {uid: data for uid, data in fetched.items()
+            if drafts.has_message_id(data, message_id)}
+
+
+def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
+    """THERE if the message at ``uid`` is the draft brz stored, unchanged."""
+    if not drafts.has_message_id(data, record.message_id):
+        return Look(LEFT, why="UID %d now holds another message" % uid)
+    flags = {flag.lower() for flag in data.get(b"FLAGS", ())}
+    if b"\\draft" not in flags:
+        return Look(LEFT, why="it is no longer flagged as a draft")
+    if record.size is None:
+        return Look(LEFT, why="an earlier brz-imapclient did not note its size,"
+                    " so it cannot be told from an edited copy")
+    if data.get(b"RFC822.SIZE") != record.size:
+        return Look(LEFT, why="its size changed since brz stored it (edited?)")
+    return Look(THERE, uid)
+
+
+def _remove_uids(client, uids: list[int], trash: Optional[str]) -> str:
+    """Move ``uids`` (in the selected folder) to ``trash``, else expunge
+    them, or flag them \\Deleted, as the server allows; what was done, to
+    say of them (%s)."""
+    uid_set = ",".join(map(str, uids)).encode("ascii")
+    if trash is not None:
+        commands = [b"UID MOVE %s %s" % (uid_set, fast_commands.folder_name(trash))]
+        said = 'Moved %%s to "%s".' % printable(trash).replace("%", "%%")
+    else:
+        commands = [b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uid_set]
+        if client.has_capability("UIDPLUS"):
+            commands.append(b"UID EXPUNGE " + uid_set)
+            said = "Removed %s."
+        else:
+            said = ("Flagged %s as deleted: your mail program removes it when it"
+                    " expunges the folder (the server cannot remove one message"
+                    " alone).")
+    fast_commands.check_all(fast_commands.pipelined(client, commands),
+                            "removing the earlier draft")
+    return said
+
+
+def _trash_folder(listing: list, folder: str) -> Optional[str]:
+    """The folder flagged \\Trash (RFC 6154) in ``listing``, if any."""
+    for flags, _delimiter, name in listing:
+        if any(flag.lower() == b"\\trash" for flag in flags) and name != folder:
+            return name
+    return None

@@ -1,0 +1,186 @@
+"""Finds the sent copy of a draft brz stored: the version of a merge
+request that was sent, and its Message-ID as sent, to thread the next
+version under.
+
+Looked for in the folders flagged \\Sent (RFC 6154), else those with a
+usual sent name; on GMail in All Mail, wherever its labels put it.  First
+by the draft's Message-ID.  Mail programs that give a message a new one
+when they send it (alpine, Thunderbird, perhaps GMail's web interface)
+keep its attachment, so the second key is the merge directive brz
+attached: among the messages since the day the draft was stored (those
+with its subject first), the one whose attachment starts with the
+directive's own ``# revision_id:`` and ``# timestamp:`` lines.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime
+import email.header
+import quopri
+from typing import Iterator, NamedTuple, Optional
+
+from . import drafts
+from .merge_requests import DraftRecord, is_message_id
+
+SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent",
+              "INBOX/Sent", "[Gmail]/Sent Mail", "[Google Mail]/Sent Mail")
+CANDIDATES = 20  # newest messages whose attachments are read, a folder
+PART_START = 8192  # bytes of each part read: the directive's header is first
+MAX_PARTS = 8
+
+
+class SentCopy(NamedTuple):
+    message_id: str
+    subject: str
+    day: str
+
+
+def find_sent(client, record: DraftRecord, subject: str) -> Optional[SentCopy]:
+    """The sent copy of ``record``'s draft (brz's subject ``subject``),
+    or None.  Leaves a sent folder EXAMINEd, or none selected."""
+    listing = client.list_folders()
+    gmail = client.has_capability(drafts.GMAIL_EXTENSION)
+    folders = _flagged(listing, b"\\all") if gmail else _sent_folders(listing)
+    for folder in folders:
+        if drafts.select(client, folder, readonly=True) is None:
+            continue
+        found = (_gmail_search(client, record.message_id) if gmail
+                 else _with_message_id(client, record.message_id))
+        if not found and record.token:
+            found = _by_directive(client, record, subject)
+        if found:
+            return _copy(client, found[-1])
+    return None
+
+
+def _with_message_id(client, message_id: str) -> list[int]:
+    return drafts.with_message_id(
+        client, client.search(["HEADER", "Message-ID", message_id]), message_id)
+
+
+def _gmail_search(client, message_id: str) -> list[int]:
+    """X-GM-RAW with GMail's documented rfc822msgid: operator, confirmed
+    exactly (a search engine's match is not an equality)."""
+    query = "rfc822msgid:" + message_id.strip().strip("<>")
+    return drafts.with_message_id(client, client.gmail_search(query, charset=None),
+                                  message_id)
+
+
+def _by_directive(client, record: DraftRecord, subject: str) -> list[int]:
+    """The second key: see the module's docstring."""
+    since = _day_before(record.day)
+    criteria = ["SINCE", since] if since else ["ALL"]
+    uids = _search(client, criteria + ["SUBJECT", subject.strip()]) if subject.strip() \
+        else []
+    if not uids:
+        uids = client.search(criteria)
+    revision_line, timestamp_line = directive_lines(record.token)
+    for uid in sorted(uids, reverse=True)[:CANDIDATES]:
+        for text in _part_starts(client, uid):
+            if revision_line in text and timestamp_line in text:
+                return [uid]
+    return []
+
+
+def _search(client, criteria: list) -> list[int]:
+    """SEARCH, UTF-8 where the criteria need it; nothing if refused."""
+    ascii_only = all(isinstance(c, str) and c.isascii() or not isinstance(c, str)
+                     for c in criteria)
+    return drafts.refused_as_none(lambda: client.search(
+        criteria, charset=None if ascii_only else "UTF-8")) or []
+
+
+def directive_token(directive: bytes) -> str:
+    """What identifies this send's directive: its revision id and its
+    timestamp (``# revision_id: X``, ``# timestamp: Y``), or "" if absent."""
+    fields = {}
+    for line in directive[:PART_START].splitlines():
+        name, _, value = line.partition(b": ")
+        if name in (b"# revision_id", b"# timestamp") and name not in fields:
+            fields[name] = value.strip().decode("utf-8", "replace")
+    if len(fields) != 2 or " " in fields[b"# revision_id"]:
+        return ""
+    return "%s %s" % (fields[b"# revision_id"], fields[b"# timestamp"])
+
+
+def directive_lines(token: str) -> tuple[bytes, bytes]:
+    revision_id, _, timestamp = token.partition(" ")
+    return (b"# revision_id: " + revision_id.encode("utf-8"),
+            b"# timestamp: " + timestamp.encode("utf-8"))
+
+
+def _part_starts(client, uid: int) -> Iterator[bytes]:
+    """The start of each leaf part of message ``uid``, decoded."""
+    structure = client.fetch([uid], ["BODYSTRUCTURE"]).get(uid, {}).get(b"BODYSTRUCTURE")
+    if structure is None:
+        return
+    sections = list(_leaves(structure))[:MAX_PARTS]
+    wanted = ["BODY.PEEK[%s]<0.%d>" % (section, PART_START) for section, _ in sections]
+    fetched = client.fetch([uid], wanted).get(uid, {})
+    for section, encoding in sections:
+        prefix = b"BODY[%s]" % section.encode("ascii")
+        for key, value in fetched.items():
+            if isinstance(key, bytes) and key.startswith(prefix) and isinstance(value, bytes):
+                yield _decoded_part(value, encoding)
+
+
+def _leaves(structure, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    """(section, transfer encoding) of each leaf part of a BODYSTRUCTURE."""
+    if structure.is_multipart:
+        for number, part in enumerate(structure[0], 1):
+            yield from _leaves(part, "%s%d." % (prefix, number))
+        return
+    encoding = structure[5] if len(structure) > 5 else b""
+    yield (prefix[:-1] or "1"), (encoding if isinstance(encoding, bytes) else b"")
+
+
+def _decoded_part(data: bytes, encoding: bytes) -> bytes:
+    encoding = encoding.lower()
+    if encoding == b"base64":
+        compact = b"".join(data.split())
+        try:
+            return binascii.a2b_base64(compact[:len(compact) // 4 * 4])
+        except binascii.Error:
+            return b""
+    if encoding == b"quoted-printable":
+        return quopri.decodestring(data)
+    return data
+
+
+def _copy(client, uid: int) -> Optional[SentCopy]:
+    envelope = client.fetch([uid], ["ENVELOPE"])[uid][b"ENVELOPE"]
+    message_id = (envelope.message_id or b"").decode("ascii", "replace").strip()
+    if not is_message_id(message_id):
+        return None  # nothing to thread under
+    subject = _decoded((envelope.subject or b"").decode("utf-8", "replace"))
+    day = envelope.date.strftime("%Y-%m-%d") if envelope.date else ""
+    return SentCopy(message_id, subject, day)
+
+
+def _day_before(day: str) -> Optional[datetime.date]:
+    try:
+        return datetime.date.fromisoformat(day) - datetime.timedelta(days=1)
+    except ValueError:
+        return None
+
+
+def _flagged(listing: list, flag: bytes) -> list[str]:
+    return [name for flags, _delimiter, name in listing
+            if any(f.lower() == flag for f in flags)]
+
+
+def _sent_folders(listing: list) -> list[str]:
+    """Folders flagged \\Sent (RFC 6154), else with a usual sent name."""
+    flagged = _flagged(listing, b"\\sent")
+    if flagged:
+        return flagged
+    names = {name.lower(): name for _flags, _delimiter, name in listing}
+    return [names[n.lower()] for n in SENT_NAMES if n.lower() in names]
+
+
+def _decoded(subject: str) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(subject)))
+    except (LookupError, UnicodeError, ValueError):
+        return subject
