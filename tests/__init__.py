@@ -26,6 +26,7 @@ TEST_MODULES = [
     "test_unsent",
     "test_mail_program",
     "test_revisions",
+    "test_merge_requests",
 ]
 
 

@@ -87,6 +87,23 @@ class TestServerText(ProxiedDovecotTestCase):
         self.assertNotIn("\x07", err)
         self.assertNotStored(err, "\\x1b[2J")
 
+    def test_bidi_controls_are_not_printed(self):
+        """U+202E (right-to-left override) would make what follows read
+        backwards: a server could make its text say something else."""
+        self.through_proxy(every_connection(
+            RefuseAppend, "NO quota \u202edetaeler".encode("utf-8")))
+        _, err = self.send(retcode=3)
+        self.assertNotIn("\u202e", err)
+        self.assertNotStored(err, "quota \\u202edetaeler")
+
+    def test_bidi_controls_in_a_folder_name_are_not_printed(self):
+        with self.server.client(USER) as client:
+            client.create_folder("Drafts\u202etxt.exe")
+        self.configure(self.server)
+        out = self.run_bzr(["imap-folders"])[0]
+        self.assertNotIn("\u202e", out)
+        self.assertContainsString(out, "Drafts\\u202etxt.exe")
+
     def assertListingGarbled(self, rewrite) -> None:
         """imap-folders, with the server's LIST line rewritten, is one
         paragraph saying the reply is not valid IMAP."""
