@@ -21,7 +21,7 @@ from .fixtures import PASSWORD, USER, parse
 from .proxy import (CountCommands, Cut, Faults, GMailSearch, RewritingProxy,
                     hide_capability)
 from .test_faults import first_connection
-from .proxy import CutBeforeReply
+from .proxy import CutInsideLiteral
 
 MINE = (b"From: a@example.com\r\nSubject: mine\r\n"
         b"Message-ID: <mine@example.com>\r\n\r\nx\r\n")
@@ -254,14 +254,15 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
         return proxy
 
     def test_lost_append_reply_after_a_change_of_folder(self):
-        """The reconnect path once removed the remembered UID from the new
-        folder: there, UID 1 is the user's own draft."""
+        """The upload cut off, brz reconnects and stores the draft again:
+        that path once removed the remembered UID from the new folder,
+        where UID 1 is the user's own draft."""
         self.send()
         with self.server.client(USER) as client:
             client.create_folder("Other")
         self.add_mine("Other")
         self.commit("Address review")
-        self.through_proxy(first_connection(CutBeforeReply))
+        self.through_proxy(first_connection(CutInsideLiteral))
         _, err = self.send("-Oimap_mailbox=Other")
         self.assertContainsString(err, "Reconnecting to check whether the draft")
         self.assertContainsString(err, 'in "Drafts" alone: it is in "Drafts", not in'
