@@ -1,6 +1,7 @@
 """A real mail program finishes the draft: mutt recalls it from the Drafts
 folder over IMAP and sends it (through a sendmail that keeps the message),
-and ``brz merge`` takes the patch from the message that was sent."""
+and ``brz merge`` takes the patch from the message that was sent; alpine
+sends it with a new Message-ID, and the next version still replies to it."""
 
 from __future__ import annotations
 
@@ -40,17 +41,22 @@ WAIT = 30.0
 CRLF_TEXT = "Caf\u00e9 na\u00efve \u00fcber\r\n".encode("utf-8")
 
 
-class TestMuttFinishesTheDraft(fixtures.SendTestCase):
+class MailProgramTestCase(fixtures.SendTestCase):
+    """A Dovecot, and a terminal mail program driven through tmux."""
+
+    program = "mutt"
+    sent_folder = False
 
     def setUp(self):
         super().setUp()
-        missing = [tool for tool in ("mutt", "tmux") if shutil.which(tool) is None]
+        missing = [tool for tool in (self.program, "tmux") if shutil.which(tool) is None]
         if missing:
-            message = "needs %s (apt-get install mutt tmux)" % " and ".join(missing)
+            message = "needs %s (apt-get install %s)" % (
+                " and ".join(missing), " ".join(missing))
             if os.environ.get("CI") == "true":
                 self.fail(message)
             raise tests.TestNotApplicable(message)
-        self.server = fixtures.start_dovecot(self)
+        self.server = fixtures.start_dovecot(self, sent_folder=self.sent_folder)
         fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
             self.server.host, USER, PASSWORD)
         self.configure(self.server)
@@ -65,7 +71,11 @@ class TestMuttFinishesTheDraft(fixtures.SendTestCase):
             if condition():
                 return
             time.sleep(0.1)
-        self.fail("mutt: no %s; the screen:\n%s" % (what, self.screen(session)))
+        self.fail("%s: no %s; the screen:\n%s" % (self.program, what,
+                                                   self.screen(session)))
+
+
+class TestMuttFinishesTheDraft(MailProgramTestCase):
 
     def mutt_sends_the_draft(self) -> bytes:
         sent_path = os.path.abspath("sent.eml")
@@ -127,3 +137,70 @@ class TestMuttFinishesTheDraft(fixtures.SendTestCase):
         self.run_bzr(["merge", "../sent.patch"], working_dir="trunk")
         self.assertFileEqual(b"hello\nworld \xc3\xa9t\xc3\xa9\n", "trunk/hello.txt")
         self.assertFileEqual(CRLF_TEXT, "trunk/windows.txt")
+
+
+PINERC = """\
+inbox-path={{127.0.0.1:{port}/imap/notls/user={user}}}INBOX
+postponed-folder={{127.0.0.1:{port}/imap/notls/user={user}}}Drafts
+sendmail-path={sendmail}
+user-domain=example.com
+feature-list=quit-without-confirm
+last-version-used=6.26
+"""
+
+
+class TestAlpineSendsTheDraft(MailProgramTestCase):
+    """alpine gives the message it sends a new Message-ID: the sent copy
+    is found by the directive in its attachment, and v2 replies to it."""
+
+    program = "alpine"
+    sent_folder = True
+
+    def alpine_sends_the_draft(self) -> bytes:
+        sent_path = os.path.abspath("sent.eml")
+        sendmail = os.path.abspath("sendmail")
+        with open(sendmail, "w") as f:
+            f.write(SENDMAIL.format(sent=sent_path))
+        os.chmod(sendmail, 0o755)
+        with open("pinerc", "w") as f:
+            f.write(PINERC.format(port=self.server.port, user=USER, sendmail=sendmail))
+        session = "brz-imapclient-alpine-%d" % os.getpid()
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "150",
+                        "-y", "40", "alpine -p %s -I c" % os.path.abspath("pinerc")],
+                       check=True, env=dict(os.environ, TERM="xterm",
+                                            HOME=os.path.abspath(".")))
+        self.addCleanup(subprocess.run, ["tmux", "kill-session", "-t", session],
+                        capture_output=True)
+        # c (compose) was typed at start: the password, not kept; continue
+        # the postponed draft (brz's); ^X, y: send.
+        for prompt, keys in (("ENTER PASSWORD", [PASSWORD, "Enter"]),
+                             ("Preserve password", ["n"]),
+                             ("Continue postponed composition", ["y"]),
+                             ("^X Send", ["C-x"]), ("Send message?", ["y"])):
+            self.wait_for(lambda: prompt in self.screen(session), prompt, session)
+            subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
+        self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),
+                      "sent message", session)
+        time.sleep(0.2)  # sendmail's cat has finished writing
+        with open(sent_path, "rb") as f:
+            return f.read()
+
+    def test_next_version_replies_to_what_alpine_sent(self):
+        self.send()
+        (draft,) = [parse(raw) for _flags, raw in self.server.messages(USER, "Drafts")]
+        sent = self.alpine_sends_the_draft()
+        self.assertNotEqual(draft["Message-ID"], parse(sent)["Message-ID"])
+        # The copy the submission server (or GMail) keeps in the sent folder.
+        with self.server.client(USER) as client:
+            client.append("Sent", sent, flags=[b"\\Seen"])
+        self.assertEqual([], self.server.messages(USER, "Drafts"))
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        self.build_tree_contents([("feature/hello.txt", b"hello\nreviewed\n")])
+        tree.commit("Address review")
+        _, err = self.send()
+        self.assertContainsString(err, 'Draft saved as v2, a reply to "[MERGE] Say hello'
+                                  ' to the world"')
+        (v2,) = [parse(raw) for _flags, raw in self.server.messages(USER, "Drafts")]
+        self.assertEqual("[MERGE v2] Address review", v2["Subject"])
+        self.assertEqual(parse(sent)["Message-ID"], v2["In-Reply-To"].strip())
