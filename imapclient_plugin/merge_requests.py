@@ -32,6 +32,7 @@ CACHE_FILE = "merge-requests.json"
 # space, no angle bracket inside.
 MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}@[!-;=?-~]{1,250}>\Z")
 DAY = re.compile(r"(\d{4}-\d\d-\d\d)?\Z")
+FINGERPRINT = re.compile(r"([0-9a-f]{64})?\Z")
 MAX_UID = 2 ** 32 - 1
 MAX_REVISIONS = 200  # remembered of one version: what "changes since" lists
 
@@ -47,7 +48,7 @@ class DraftRecord:
 
     message_id: str
     folder: Optional[str]  # None: not known yet (the Drafts folder in use)
-    size: Optional[int]  # bytes, as uploaded; None from before it was kept
+    fingerprint: str  # of what was uploaded (own_drafts); "" from before it was kept
     version: int
     references: list = dataclasses.field(default_factory=list)  # its thread
     stored: bool = False
@@ -177,7 +178,7 @@ def _day(value: object) -> bool:
 DRAFT_FIELDS = {
     "message_id": is_message_id,
     "folder": lambda value: value is None or (_text(1000)(value) and value != ""),
-    "size": _count(0, 2 ** 48, optional=True),
+    "fingerprint": lambda value: isinstance(value, str) and FINGERPRINT.match(value),
     "version": _count(1, 100000),
     "references": _message_ids,
     "stored": lambda value: isinstance(value, bool),
@@ -229,10 +230,11 @@ def parsed(entry: object) -> MergeRequest:
 
 
 def _legacy(entry: dict) -> DraftRecord:
-    """The one draft an earlier brz-imapclient remembered: without its size,
-    so it is never removed, but its sent copy is still followed."""
+    """The one draft an earlier brz-imapclient remembered: without its
+    fingerprint, so it is never removed, but its sent copy is still
+    followed."""
     kept = {name: entry.get(name) for name in
             ("message_id", "folder", "version", "uidvalidity", "uid")}
     kept["references"] = entry.get("references") or []
-    return _checked(DraftRecord, DRAFT_FIELDS, dict(kept, size=None, stored=True),
+    return _checked(DraftRecord, DRAFT_FIELDS, dict(kept, fingerprint="", stored=True),
                     "the draft")

@@ -5,10 +5,14 @@ A remembered draft is brz's to remove only if, right before, on the same
 connection: it is in the Drafts folder in use, selected by name; the
 folder's UIDVALIDITY is the one its APPEND was answered with; the message
 at the remembered UID has the draft's Message-ID, the \\Draft flag and
-the size brz uploaded.  Where the server gave no UID (no UIDPLUS, or a
-reply lost), the one message with that Message-ID (which brz made), the
-flag and the size stands for it.  Anything else is left alone and the user
-is told why.
+the fingerprint of what brz uploaded (``fingerprint``).  Where the server
+gave no UID (no UIDPLUS, or a reply lost), the one message with that
+Message-ID (which brz made), the flag and the fingerprint stands for it.
+Anything else is left alone and the user is told why.
+
+Not the size: servers store a message their own way (GNU Mailutils' mbox
+adds headers and counts its size so), while the headers a user edits and
+the text come back as they were uploaded.
 
 Removed means moved to the \\Trash folder where the server has MOVE and
 one (GMail's web interface does the same; an expunged GMail draft may live
@@ -18,11 +22,15 @@ user's mail program to expunge.
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
+import hashlib
 from typing import NamedTuple, Optional, Sequence
 
 from breezy import trace
 
 from . import drafts, fast_commands
+from .draft_data import DraftData, slices
 from .errors import printable
 from .merge_requests import DraftRecord
 
@@ -30,7 +38,13 @@ THERE = "there"  # unchanged, in the folder: brz's to remove
 GONE = "gone"  # not in the folder: sent, or deleted
 LEFT = "left alone"  # there, but not provably brz's own draft
 
-LOOKED_AT = b"(FLAGS RFC822.SIZE %s)" % drafts.MESSAGE_ID_FIELD.encode("ascii")
+# What tells brz's draft from an edited one: the fields a user edits (and
+# the Message-ID), and the start of the text (the message, the directive's).
+FIELDS = ("MESSAGE-ID", "SUBJECT", "FROM", "TO", "CC")
+TEXT_START = 65536
+FETCHED = ["FLAGS", "BODY.PEEK[HEADER.FIELDS (%s)]" % " ".join(FIELDS),
+           "BODY.PEEK[TEXT]<0.%d>" % TEXT_START]
+LOOKED_AT = ("(%s)" % " ".join(FETCHED)).encode("ascii")
 
 
 class Look(NamedTuple):
@@ -139,29 +153,66 @@ def _looked(client, folder: str, opened: _Opened, record: DraftRecord) -> Look:
 
 
 def _by_message_id(client, message_id: str) -> dict:
-    """What LOOKED_AT shows of each message in the selected folder with
+    """What FETCHED shows of each message in the selected folder with
     exactly this Message-ID, by UID."""
     uids = client.search(["HEADER", "Message-ID", message_id])
     if not uids:
         return {}
-    fetched = client.fetch(uids, ["FLAGS", "RFC822.SIZE", drafts.MESSAGE_ID_FIELD])
+    fetched = client.fetch(uids, FETCHED)
     return {uid: data for uid, data in fetched.items()
-            if drafts.has_message_id(data, message_id)}
+            if _fields(_reply(data, b"BODY[HEADER.FIELDS"))[0] == message_id}
 
 
 def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
     """THERE if the message at ``uid`` is the draft brz stored, unchanged."""
-    if not drafts.has_message_id(data, record.message_id):
+    header_block = _reply(data, b"BODY[HEADER.FIELDS")
+    if _fields(header_block)[0] != record.message_id:
         return Look(LEFT, why="UID %d now holds another message" % uid)
     flags = {flag.lower() for flag in data.get(b"FLAGS", ())}
     if b"\\draft" not in flags:
         return Look(LEFT, why="it is no longer flagged as a draft")
-    if record.size is None:
-        return Look(LEFT, why="an earlier brz-imapclient did not note its size,"
-                    " so it cannot be told from an edited copy")
-    if data.get(b"RFC822.SIZE") != record.size:
-        return Look(LEFT, why="its size changed since brz stored it (edited?)")
+    if not record.fingerprint:
+        return Look(LEFT, why="an earlier brz-imapclient did not note what it"
+                    " stored, so it cannot be told from an edited copy")
+    if _fingerprint(header_block, _reply(data, b"BODY[TEXT]")) != record.fingerprint:
+        return Look(LEFT, why="it was edited since brz stored it")
     return Look(THERE, uid)
+
+
+def fingerprint(data: DraftData) -> str:
+    """The fingerprint of a draft brz is about to store."""
+    start = b""
+    for piece in slices(data):
+        start += bytes(piece)
+        if len(start) >= 4 * TEXT_START:  # headers and the text's start
+            break
+    head, _, text = start.partition(b"\r\n\r\n")
+    return _fingerprint(head + b"\r\n", text[:TEXT_START])
+
+
+def _fingerprint(header_block: bytes, text_start: bytes) -> str:
+    digest = hashlib.sha256()
+    for value in _fields(header_block):
+        digest.update(value.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(text_start)
+    return digest.hexdigest()
+
+
+def _fields(header_block: bytes) -> list[str]:
+    """The values of FIELDS in ``header_block``, unfolded, in that order."""
+    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        header_block or b"")
+    return [" ".join(str(parsed[name] or "").split()) for name in FIELDS]
+
+
+def _reply(data: dict, prefix: bytes) -> bytes:
+    """The FETCH item whose name starts with ``prefix`` (servers differ in
+    how they spell the rest: Courier quotes field names)."""
+    for key, value in data.items():
+        if isinstance(key, bytes) and key.upper().startswith(prefix) \
+                and isinstance(value, bytes):
+            return value
+    return b""
 
 
 def _remove_uids(client, uids: list[int], trash: Optional[str]) -> str:

@@ -143,7 +143,8 @@ class NextRevision:
         self.data, self.message_id = data, message_id
         thread = self.thread
         self.new = DraftRecord(
-            message_id, folder, len(data), thread.version, thread.references,
+            message_id, folder, own_drafts.fingerprint(data), thread.version,
+            thread.references,
             day=datetime.date.today().isoformat(), token=self.token,
             revisions=self.revisions)
         self.request.drafts.append(self.new)

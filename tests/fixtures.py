@@ -37,6 +37,12 @@ def run_with_plugin(code: str) -> str:
     """What ``code`` prints, run in a fresh interpreter that has loaded
     this plugin (from this tree) as Breezy loads plugins, and no other;
     ``loaded`` holds the modules loading it imported."""
+    return subprocess.run(python_with_plugin(code), check=True,
+                          capture_output=True, text=True).stdout
+
+
+def python_with_plugin(code: str) -> list:
+    """The command that runs ``code`` as ``run_with_plugin`` does."""
     setup = (
         "import importlib.util, sys, breezy.config, breezy.help_topics\n"
         "import breezy.plugins\n"
@@ -49,8 +55,7 @@ def run_with_plugin(code: str) -> str:
         "loaded = set(sys.modules) - before\n"
         % (PLUGIN, os.path.join(PLUGIN_ROOT, "__init__.py"), PLUGIN_ROOT)
     )
-    return subprocess.run([sys.executable, "-c", setup + code], check=True,
-                          capture_output=True, text=True).stdout
+    return [sys.executable, "-c", setup + code]
 
 
 def parse(data: bytes):

@@ -3,17 +3,17 @@ losing what another brz process saved meanwhile."""
 
 from __future__ import annotations
 
-import dataclasses
-import threading
+import subprocess
 
-from breezy import tests
+from breezy import bedding, tests
 
+from . import fixtures
 
 from ..imapclient_plugin import drafts, merge_requests
-from ..imapclient_plugin.merge_requests import Damaged, DraftRecord, MergeRequest
+from ..imapclient_plugin.merge_requests import Damaged
 
 GOOD = {"drafts": [{"message_id": "<1.2@example.com>", "folder": "Drafts",
-                    "size": 100, "version": 1, "references": [], "stored": True,
+                    "fingerprint": "0" * 64, "version": 1, "references": [], "stored": True,
                     "uidvalidity": 7, "uid": 3, "day": "2026-12-03",
                     "token": "rev-1 2026-12-03 10:00:00 +0000",
                     "revisions": [["rev-1", "2: Zoë 2026-12-03 Say hello"]]}],
@@ -36,19 +36,19 @@ class TestChecks(tests.TestCase):
                        {"message_id": 7}, {"message_id": "<a b@c>"},
                        {"message_id": "<a@b>\r\nBcc: x"}, {"folder": ["INBOX"]},
                        {"folder": "Drafts\u202e"}, {"folder": "Drafts\x1b[2J"},
-                       {"size": -1}, {"version": 0}, {"references": "<a@b>"},
+                       {"fingerprint": "x" * 64}, {"fingerprint": None}, {"version": 0}, {"references": "<a@b>"},
                        {"day": "yesterday"}, {"revisions": [["a"]]},
                        {"extra": 1}):
             self.assertRaises(Damaged, merge_requests.parsed, damaged(**fields))
         self.assertRaises(Damaged, merge_requests.parsed, {"drafts": {}, "sent": None})
         self.assertRaises(Damaged, merge_requests.parsed, [])
 
-    def test_what_an_earlier_version_wrote_is_read_without_its_size(self):
+    def test_what_an_earlier_version_wrote_is_read_without_a_fingerprint(self):
         (draft,) = merge_requests.parsed({
             "message_id": "<1.2@example.com>", "subject": "[MERGE] x", "version": 2,
             "folder": "Drafts", "uidvalidity": 7, "uid": 3, "in_reply_to": None,
             "references": []}).drafts
-        self.assertEqual((3, None, True), (draft.uid, draft.size, draft.stored))
+        self.assertEqual((3, "", True), (draft.uid, draft.fingerprint, draft.stored))
 
 
 class TestSaving(tests.TestCaseInTempDir):
@@ -58,22 +58,21 @@ class TestSaving(tests.TestCaseInTempDir):
         self.overrideEnv("XDG_CACHE_HOME", self.test_dir + "/cache")
 
     def test_two_branches_saving_at_once_keep_both(self):
-        request = MergeRequest([DraftRecord("<a@b.c>", "Drafts", 1, 1)])
-
-        def save_many(branch: str) -> None:
-            for n in range(40):
-                merge_requests.save("%s %d" % (branch, n % 3), request)
-
-        threads = [threading.Thread(target=save_many, args=(branch,))
-                   for branch in ("trunk", "feature")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        """Two brz processes, each saving its own merge requests over and
+        over: every entry of both is there at the end."""
+        code = ("from breezy.plugins.imapclient.imapclient_plugin import merge_requests as m\n"
+                "request = m.MergeRequest([m.DraftRecord('<a@b.c>', 'Drafts', '', 1)])\n"
+                "for n in range(150):\n"
+                "    m.save('%s %d' % (BRANCH, n), request)\n")
+        bedding.cache_dir()  # made once: Breezy's own making of it races
+        processes = [subprocess.Popen(fixtures.python_with_plugin(
+            "BRANCH = %r\n" % branch + code)) for branch in ("trunk", "feature")]
+        for process in processes:
+            self.assertEqual(0, process.wait(timeout=120))
         for branch in ("trunk", "feature"):
-            for n in range(3):
-                self.assertEqual(dataclasses.asdict(request), dataclasses.asdict(
-                    merge_requests.remembered("%s %d" % (branch, n))))
+            for n in range(150):
+                self.assertEqual(1, merge_requests.remembered(
+                    "%s %d" % (branch, n)).drafts[0].version)
 
 
 class TestCourierFetchKeys(tests.TestCase):
