@@ -75,23 +75,34 @@ class MailProgramTestCase(fixtures.SendTestCase):
                                                    self.screen(session)))
 
 
-class TestMuttFinishesTheDraft(MailProgramTestCase):
-
-    def mutt_sends_the_draft(self) -> bytes:
+    def make_sendmail(self) -> tuple[str, str]:
+        """(where the message sent goes, the sendmail that puts it there)."""
         sent_path = os.path.abspath("sent.eml")
         sendmail = os.path.abspath("sendmail")
         with open(sendmail, "w") as f:
             f.write(SENDMAIL.format(sent=sent_path))
         os.chmod(sendmail, 0o755)
+        return sent_path, sendmail
+
+    def start(self, command: str, **environment: str) -> str:
+        """Run ``command`` in a tmux session of its own: its name."""
+        session = "brz-imapclient-%s-%d" % (self.program, os.getpid())
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "150",
+                        "-y", "40", command], check=True,
+                       env=dict(os.environ, TERM="xterm", **environment))
+        self.addCleanup(subprocess.run, ["tmux", "kill-session", "-t", session],
+                        capture_output=True)
+        return session
+
+
+class TestMuttFinishesTheDraft(MailProgramTestCase):
+
+    def mutt_sends_the_draft(self) -> bytes:
+        sent_path, sendmail = self.make_sendmail()
         with open("muttrc", "w") as f:
             f.write(MUTTRC.format(port=self.server.port, user=USER,
                                   password=PASSWORD, sendmail=sendmail))
-        session = "brz-imapclient-test-%d" % os.getpid()
-        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "150",
-                        "-y", "40", "mutt -n -F %s -p" % os.path.abspath("muttrc")],
-                       check=True, env=dict(os.environ, TERM="xterm"))
-        self.addCleanup(subprocess.run, ["tmux", "kill-session", "-t", session],
-                        capture_output=True)
+        session = self.start("mutt -n -F %s -p" % os.path.abspath("muttrc"))
         # The compose menu of the recalled draft, then y: send.
         self.wait_for(lambda: "y:Send" in self.screen(session), "compose menu",
                       session)
@@ -157,20 +168,12 @@ class TestAlpineSendsTheDraft(MailProgramTestCase):
     sent_folder = True
 
     def alpine_sends_the_draft(self) -> bytes:
-        sent_path = os.path.abspath("sent.eml")
-        sendmail = os.path.abspath("sendmail")
-        with open(sendmail, "w") as f:
-            f.write(SENDMAIL.format(sent=sent_path))
-        os.chmod(sendmail, 0o755)
+        sent_path, sendmail = self.make_sendmail()
         with open("pinerc", "w") as f:
             f.write(PINERC.format(port=self.server.port, user=USER, sendmail=sendmail))
-        session = "brz-imapclient-alpine-%d" % os.getpid()
-        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "150",
-                        "-y", "40", "alpine -p %s -I c" % os.path.abspath("pinerc")],
-                       check=True, env=dict(os.environ, TERM="xterm",
-                                            HOME=os.path.abspath(".")))
-        self.addCleanup(subprocess.run, ["tmux", "kill-session", "-t", session],
-                        capture_output=True)
+        # alpine makes ~/mail: a home of its own.
+        session = self.start("alpine -p %s -I c" % os.path.abspath("pinerc"),
+                             HOME=os.path.abspath("."))
         # c (compose) was typed at start: the password, not kept; continue
         # the postponed draft (brz's); ^X, y: send.
         for prompt, keys in (("ENTER PASSWORD", [PASSWORD, "Enter"]),

@@ -78,6 +78,21 @@ class RevisionsTestCase(fixtures.SendTestCase):
             client.append(folder, MINE, flags=list(flags))
 
 
+    def edit_draft_keeping_its_message_id(self, recreate: bool = False) -> None:
+        with self.server.client(USER) as client:
+            client.select_folder("Drafts")
+            (uid,) = client.search("ALL")
+            raw = client.fetch([uid], ["RFC822"])[uid][b"RFC822"]
+            client.delete_messages([uid])
+            client.expunge()
+            if recreate:  # as after an account move: a new UIDVALIDITY
+                client.close_folder()
+                client.delete_folder("Drafts")
+                client.create_folder("Drafts")
+            client.append("Drafts", raw.replace(b"\r\n\r\n", b"\r\n\r\nEdited.\r\n", 1),
+                          flags=[b"\\Draft"])
+
+
 class TestRevisions(RevisionsTestCase):
 
     def test_replaced_while_unsent_then_threaded_once_sent(self):
@@ -163,20 +178,6 @@ class TestRevisions(RevisionsTestCase):
         self.assertEqual(2, len(self.drafts()))
         self.assertEqual([], self.drafts("Trash"))
 
-    def edit_draft_keeping_its_message_id(self, recreate: bool = False) -> None:
-        with self.server.client(USER) as client:
-            client.select_folder("Drafts")
-            (uid,) = client.search("ALL")
-            raw = client.fetch([uid], ["RFC822"])[uid][b"RFC822"]
-            client.delete_messages([uid])
-            client.expunge()
-            if recreate:  # as after an account move: a new UIDVALIDITY
-                client.close_folder()
-                client.delete_folder("Drafts")
-                client.create_folder("Drafts")
-            client.append("Drafts", raw.replace(b"\r\n\r\n", b"\r\n\r\nEdited.\r\n", 1),
-                          flags=[b"\\Draft"])
-
     def test_edited_draft_in_a_recreated_folder_is_left_alone(self):
         self.send()
         self.edit_draft_keeping_its_message_id(recreate=True)
@@ -239,11 +240,25 @@ class TestRevisionsOnGMail(TestRevisions):
         proxy = RewritingProxy((self.server.host, self.server.port),
                                faults=lambda n: self.gmail)
         self.addCleanup(proxy.close)
-        self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+        self.gmail_server = "imap://127.0.0.1:%d" % proxy.port
+        self.configure(self.server, imap_server=self.gmail_server)
 
     def test_replaced_while_unsent_then_threaded_once_sent(self):
         super().test_replaced_while_unsent_then_threaded_once_sent()
         self.assertEqual(1, self.gmail.raw_searches)
+
+    def test_imap_send_of_a_kept_draft_replaces_and_links(self):
+        self.send()
+        self.commit("Address review")
+        self.configure(imap_server="imap://127.0.0.1:1")  # nothing listens
+        kept = self.kept_message_path(self.send(retcode=3)[1])
+        self.configure(imap_server=self.gmail_server)
+        _, err = self.run_bzr(["imap-send", kept], working_dir="feature")
+        self.assertContainsString(err, "Moved the earlier unsent draft")
+        self.assertContainsRe(err, r"Open it: https://mail\.google\.com/mail/\?authuser="
+                              r"alice#search/rfc822msgid%3A\S+@example\.com\n")
+        (draft,) = self.drafts()
+        self.assertEqual("[MERGE] Address review", draft["Subject"])
 
 
 class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
@@ -296,7 +311,7 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
         with self.server.client(USER) as client:  # the user expunges
             client.select_folder("Drafts")
             client.expunge()
-        self.edit_current_draft()
+        self.edit_draft_keeping_its_message_id()
         self.commit("Another round")
         _, err = self.send()
         self.assertContainsString(err, "alone: it was edited since brz stored it")
@@ -304,16 +319,6 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
                   if b"Edited." in raw]
         self.assertEqual(1, len(edited))
         self.assertNotIn(b"\\Deleted", edited[0])
-
-    def edit_current_draft(self) -> None:
-        with self.server.client(USER) as client:
-            client.select_folder("Drafts")
-            (uid,) = client.search("ALL")
-            raw = client.fetch([uid], ["RFC822"])[uid][b"RFC822"]
-            client.delete_messages([uid])
-            client.expunge()
-            client.append("Drafts", raw.replace(b"\r\n\r\n", b"\r\n\r\nEdited.\r\n", 1),
-                          flags=[b"\\Draft"])
 
     def write_records(self, records: dict, mode: int = 0o600) -> None:
         os.makedirs(os.path.dirname(records_path()), exist_ok=True)
