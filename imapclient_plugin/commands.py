@@ -43,7 +43,9 @@ class cmd_imap_send(Command):
     the same turn as the check where the server can remove a copy by its
     UID (UIDPLUS, seen at the last login): found there already, the copy
     just stored is removed at once.  A file kept by
-    ``brz send`` is deleted once its message is stored.
+    ``brz send`` is deleted once its message is stored; where it is the
+    next revision of a merge request, the earlier draft it replaces is
+    removed as ``brz send`` would have.
     """
 
     takes_args = ["file+"]

@@ -75,11 +75,14 @@ succeeds.
 
 Each brz send of a merge request (a branch and its submit branch) is its
 next revision: a draft not sent yet is replaced by the new one (stored
-first, then the old one removed by UID); once it was sent (found in the
-\\Sent folder), the new draft replies to it, titled [MERGE vN], so it is in
-the same thread.  A draft edited in webmail (a new Message-ID) is left
-alone.  brz send -Oimap_new_thread=True starts afresh;
-imap_revisions=False turns this off.
+first; then the old one is moved to the Trash where the server can MOVE,
+else removed by its UID, and only if it is still exactly the draft brz
+stored); once it was sent (found in the \\Sent folder, by its Message-ID
+or by the directive attached), the new draft replies to it, titled
+[MERGE vN], so it is in the same thread, and lists the revisions added and
+gone since.  A draft edited in webmail is left alone, and said so.
+brz send -Oimap_new_thread=True starts afresh; imap_revisions=False turns
+this off.
 
 If the draft cannot be stored, the error says why and the complete message
 is kept as a .eml file under Breezy's cache directory

@@ -145,8 +145,9 @@ opt_imap_revisions = Option(
     help="""\
 Treat each brz send of a merge request (a branch and its submit branch) as
 its next revision (default True): a draft not sent yet is replaced by the
-new one, and once it was sent the new one is a reply to it, titled
-[MERGE vN].  False: every brz send adds a draft of its own.
+new one (moved to the Trash, and only if unchanged), and once it was sent
+the new one is a reply to it, titled [MERGE vN], listing the revisions
+added and gone since.  False: every brz send adds a draft of its own.
 """,
 )
 

@@ -56,6 +56,8 @@ class Look(NamedTuple):
 def look(client, folder: str, records: Sequence[DraftRecord]) -> list[Look]:
     """Where each of ``records`` is, read-only (EXAMINE, then leave the
     folder: some servers lose an APPEND into the selected one)."""
+    if not records:
+        return []
     opened = _open(client, folder, records, readonly=True)
     try:
         return [_looked(client, folder, opened, record) for record in records]
