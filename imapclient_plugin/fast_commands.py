@@ -334,13 +334,24 @@ def folder_name(folder: str) -> bytes:
     return b'"%s"' % name.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
 
 
-def unselect(client: imapclient.IMAPClient) -> None:
-    """Leave the selected folder: UNSELECT (RFC 3691) where offered, else
-    CLOSE, which expunges a folder opened read-write: callers say why it
-    was opened read-only (EXAMINE)."""
-    command = b"UNSELECT" if client.has_capability("UNSELECT") else b"CLOSE"
-    pipelined(client, [command])  # refused where nothing is selected: fine
+def unselect_command(client: imapclient.IMAPClient) -> bytes:
+    """What leaves the selected folder: UNSELECT (RFC 3691) where offered,
+    else CLOSE, which expunges a folder opened read-write: callers say why
+    it was opened read-only (EXAMINE).  Refused where nothing is selected,
+    which changes nothing."""
+    return b"UNSELECT" if client.has_capability("UNSELECT") else b"CLOSE"
+
+
+def unselected(client: imapclient.IMAPClient) -> None:
+    """After a pipelined ``unselect_command``: no folder is selected."""
     client._imap.state = "AUTH"
+
+
+def leave_folder(client: imapclient.IMAPClient) -> None:
+    """``unselect_command`` in a turn of its own, if a folder is selected."""
+    if client._imap.state == "SELECTED":
+        pipelined(client, [unselect_command(client)])
+        unselected(client)
 
 
 def check_all(replies: list[tuple[str, list]], action: str) -> None:

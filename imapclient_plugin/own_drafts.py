@@ -53,23 +53,35 @@ class Look(NamedTuple):
     why: str = ""
 
 
-def look(client, folder: str, records: Sequence[DraftRecord]) -> list[Look]:
+def look_commands(client, folder: str, records: Sequence[DraftRecord]) -> list[bytes]:
+    """``look``'s one turn, to send with the login: read-only, and a refused
+    login makes the server refuse them all."""
+    return _commands(client, folder, records, readonly=True) if records else []
+
+
+def look(client, folder: str, records: Sequence[DraftRecord],
+         replies: Optional[list] = None) -> list[Look]:
     """Where each of ``records`` is, read-only (EXAMINE, then leave the
-    folder: some servers lose an APPEND into the selected one)."""
+    folder: some servers lose an APPEND into the selected one).
+    ``replies``: to ``look_commands`` for ``folder``, sent with the login."""
     if not records:
         return []
-    opened = _open(client, folder, records, readonly=True)
+    if not replies:
+        replies = fast_commands.pipelined(client, look_commands(client, folder, records))
+    opened = _opened(client, replies, readonly=True, listing=False, folder=folder)
     try:
         return [_looked(client, folder, opened, record) for record in records]
     finally:
-        _leave(client)
+        fast_commands.leave_folder(client)  # EXAMINEd again for a search
 
 
-def remove(client, folder: str, records: Sequence[DraftRecord]) -> list[DraftRecord]:
+def remove(client, folder: str, records: Sequence[DraftRecord],
+           last_use: bool = False) -> list[DraftRecord]:
     """Remove those of ``records`` that are brz's, unchanged, each told;
     the others are left alone, and said why.  Returns those settled
-    (removed, gone or left alone); the rest stay remembered."""
-    opened = _open(client, folder, records, readonly=False)
+    (removed, gone or left alone); the rest stay remembered.  With
+    ``last_use``, LOGOUT goes with the removal."""
+    opened = _open(client, folder, records)
     ours, settled = [], []
     for record in records:
         found = _looked(client, folder, opened, record)
@@ -81,7 +93,7 @@ def remove(client, folder: str, records: Sequence[DraftRecord]) -> list[DraftRec
                 say_left(record, folder, found.why)
     if ours:
         uids = [uid for _record, uid in ours]
-        done = _remove_uids(client, uids, opened.trash)
+        done = _remove_uids(client, uids, opened.trash, last_use)
         trace.note(done, "the earlier unsent draft%s of this merge request (UID %s)" % (
             "s" if len(uids) > 1 else "", ", ".join(map(str, uids))))
         settled.extend(record for record, _uid in ours)
@@ -94,38 +106,49 @@ def say_left(record: DraftRecord, folder: str, why: str) -> None:
                printable(why))
 
 
-def _open(client, folder: str, records: Sequence[DraftRecord], readonly: bool):
-    """SELECT (or EXAMINE) ``folder`` and FETCH the remembered UIDs, in one
-    turn (with a LIST, to find the Trash, before a removal where the server
-    can MOVE): the folder's UIDVALIDITY (None if it cannot be opened), what
-    the FETCH gave by UID, and the folder to move to, if any."""
+def _open(client, folder: str, records: Sequence[DraftRecord]):
+    """For a removal: SELECT ``folder`` and FETCH the remembered UIDs in one
+    turn, with a LIST (to find the Trash) where the server can MOVE."""
+    listing = client.has_capability("MOVE")
+    commands = _commands(client, folder, records, readonly=False)
+    replies = fast_commands.pipelined(client, commands + [drafts.LIST_ALL] * listing)
+    return _opened(client, replies, readonly=False, listing=listing, folder=folder)
+
+
+def _commands(client, folder: str, records: Sequence[DraftRecord],
+              readonly: bool) -> list[bytes]:
+    """SELECT (or EXAMINE) ``folder``, FETCH the remembered UIDs; read-only,
+    leave the folder too (UNSELECT, or CLOSE, which removes nothing from a
+    folder EXAMINEd)."""
     uids = sorted({r.uid for r in records if r.uid is not None})
     commands = [fast_commands.select_command(folder, readonly)]
     if uids:
         commands.append(b"UID FETCH %s %s" % (",".join(map(str, uids)).encode(), LOOKED_AT))
-    listing = not readonly and client.has_capability("MOVE")
-    if listing:
-        commands.append(drafts.LIST_ALL)
-    replies = fast_commands.pipelined(client, commands)
+    if readonly:
+        commands.append(fast_commands.unselect_command(client))
+    return commands
+
+
+def _opened(client, replies: list, readonly: bool, listing: bool, folder: str):
+    """What ``_commands`` (and a LIST after them) found: the folder's
+    UIDVALIDITY (None if it could not be opened), what the FETCH gave by
+    UID, and the folder to move to."""
     trash = _trash_folder(drafts.listed(client, replies[-1]) or [], folder) if listing \
         else None
     uidvalidity = fast_commands.selected(client, replies[0])
     fetched = fast_commands.fetched(client)
+    if readonly:
+        fast_commands.unselected(client)
     if replies[0][0] != "OK":
-        return _Opened(None, {}, trash)
-    return _Opened(uidvalidity, fetched, trash)
+        uidvalidity, fetched = None, {}
+    return _Opened(uidvalidity, fetched, trash, readonly)
 
 
 class _Opened(NamedTuple):
     uidvalidity: Optional[int]
     fetched: dict
     trash: Optional[str]
-
-
-def _leave(client) -> None:
-    """Leave the folder EXAMINEd: UNSELECT where offered, else CLOSE,
-    which removes nothing from a folder opened read-only."""
-    fast_commands.unselect(client)
+    readonly: bool = False
 
 
 def _looked(client, folder: str, opened: _Opened, record: DraftRecord) -> Look:
@@ -139,7 +162,7 @@ def _looked(client, folder: str, opened: _Opened, record: DraftRecord) -> Look:
         data = opened.fetched.get(record.uid)
         if data is not None:
             return _checked(record, record.uid, data)
-    found = _by_message_id(client, record.message_id)
+    found = _by_message_id(client, folder, opened, record.message_id)
     if not found:
         return Look(GONE)
     if record.uid is not None and record.uidvalidity != uidvalidity:
@@ -154,9 +177,11 @@ def _looked(client, folder: str, opened: _Opened, record: DraftRecord) -> Look:
     return _checked(record, uid, data)
 
 
-def _by_message_id(client, message_id: str) -> dict:
-    """What FETCHED shows of each message in the selected folder with
-    exactly this Message-ID, by UID."""
+def _by_message_id(client, folder: str, opened: _Opened, message_id: str) -> dict:
+    """What FETCHED shows of each message in ``folder`` with exactly this
+    Message-ID, by UID (EXAMINEd again where ``look`` left it)."""
+    if opened.readonly:
+        client.select_folder(folder, readonly=True)
     uids = client.search(["HEADER", "Message-ID", message_id])
     if not uids:
         return {}
@@ -217,7 +242,7 @@ def _reply(data: dict, prefix: bytes) -> bytes:
     return b""
 
 
-def _remove_uids(client, uids: list[int], trash: Optional[str]) -> str:
+def _remove_uids(client, uids: list[int], trash: Optional[str], last_use: bool) -> str:
     """Move ``uids`` (in the selected folder) to ``trash``, else expunge
     them, or flag them \\Deleted, as the server allows; what was done, to
     say of them (%s)."""
@@ -234,7 +259,8 @@ def _remove_uids(client, uids: list[int], trash: Optional[str]) -> str:
             said = ("Flagged %s as deleted: your mail program removes it when it"
                     " expunges the folder (the server cannot remove one message"
                     " alone).")
-    fast_commands.check_all(fast_commands.pipelined(client, commands),
+    logout = [fast_commands.LOGOUT] if last_use else []
+    fast_commands.check_all(fast_commands.pipelined(client, commands + logout),
                             "removing the earlier draft")
     return said
 

@@ -57,7 +57,7 @@ class Draft:
 
 def store_draft(settings: IMAPSettings, draft: Draft,
                 prepare: Optional[Callable[[object, str, list], Draft]] = None,
-                then: Sequence[bytes] = (),
+                then: session.Then = (),
                 ) -> StoredDraft:
     """Connect, log in, find the Drafts folder and append the draft to it.
 
