@@ -149,7 +149,11 @@ def _decoded_part(data: bytes, encoding: bytes) -> bytes:
 
 
 def _copy(client, uid: int) -> Optional[SentCopy]:
-    envelope = client.fetch([uid], ["ENVELOPE"])[uid][b"ENVELOPE"]
+    """The sent copy's Message-ID, subject and day; None where the server
+    does not say its Message-ID (there is then nothing to reply to)."""
+    envelope = client.fetch([uid], ["ENVELOPE"]).get(uid, {}).get(b"ENVELOPE")
+    if envelope is None:
+        return None
     message_id = (envelope.message_id or b"").decode("ascii", "replace").strip()
     if not is_message_id(message_id):
         return None  # nothing to thread under
