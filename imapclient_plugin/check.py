@@ -84,7 +84,7 @@ def _check_drafts_folder(client, settings: IMAPSettings, write: Write) -> None:
         if not client.folder_exists(settings.mailbox):
             raise errors.MailboxRefused(host=settings.host, mailbox=settings.mailbox,
                                         reason="no such folder")
-        write('ok    drafts: "%s" (set by imap_mailbox)' % settings.mailbox)
+        write('ok    drafts: "%s" (set by imap_mailbox)' % printable(settings.mailbox))
         return
     found, to_create = drafts.discover_drafts_folder(client, client.list_folders())
     if found is None:
