@@ -214,9 +214,6 @@ class Pending:
         self._imap, self._tags = imap, tags
         self._replies: Optional[list[tuple[str, list]]] = None
 
-    def sent_any(self) -> bool:
-        return bool(self._tags) or getattr(self._imap, "logout_sent", False)
-
     def replies(self) -> list[tuple[str, list]]:
         if self._replies is None:
             self._replies = _replies(self._imap, self._tags)
@@ -239,49 +236,43 @@ class Pending:
 
 class SentLogin(NamedTuple):
     tag: bytes
-    pending: Pending  # the commands sent behind it
+    then: Sequence[bytes]  # to send once the login's OK is read
 
 
 def plain_login_one_turn(
     client: imapclient.IMAPClient, username: str, password: str,
     then: Sequence[bytes] = (),
 ) -> Pending:
-    """AUTHENTICATE PLAIN <initial response>: one command, one reply; the
-    commands ``then`` go in the same turn (RFC 9051 5.5: a server that
-    refuses the login refuses them too, as not authenticated)."""
+    """AUTHENTICATE PLAIN <initial response>: one command, one reply; then
+    the commands ``then``."""
     return plain_login_reply(client, send_plain_login(client, username, password, then))
 
 
 def send_plain_login(client: imapclient.IMAPClient, username: str, password: str,
                      then: Sequence[bytes] = ()) -> SentLogin:
-    """Send AUTHENTICATE PLAIN with its initial response, and ``then``
-    behind it; the reply is read by ``plain_login_reply``."""
+    """Send AUTHENTICATE PLAIN with its initial response; the reply is read,
+    and ``then`` sent, by ``plain_login_reply``."""
     imap = client._imap
     response = base64.b64encode(("\0%s\0%s" % (username, password)).encode("utf-8"))
     tag = imap._new_tag()
     imap.send(tag + b" AUTHENTICATE PLAIN " + response + CRLF)
-    return SentLogin(tag, send_pipelined(client, then))
+    return SentLogin(tag, then)
 
 
 def plain_login_reply(client: imapclient.IMAPClient, sent: SentLogin) -> Pending:
-    """The login's reply: LoginError if refused, else the commands behind it.
-
-    Should the reply not come, what was sent behind the login may or may
-    not be carried out: the connection is reset, so that nothing still in
-    the kernel's buffers can arrive later (see ``bounded_io``)."""
+    """The login's reply: LoginError if refused, else the commands ``then``
+    sent.  Never before: a server that may install a SASL security layer
+    drops what arrives while it authenticates (Cyrus IMAP answers nothing
+    to it, then BAD to the next login it reads into it)."""
     imap = client._imap
     try:
         kind, data = imap._command_complete("AUTHENTICATE", sent.tag)
-    except (OSError, imap.abort):
-        if sent.pending.sent_any():
-            imap.abort_connection()
-        raise
     except imap.error as e:  # BAD
         raise imap_exceptions.LoginError(str(e))
     if kind != "OK":
         raise imap_exceptions.LoginError(_text(data))
     imap.state = "AUTH"
-    return sent.pending
+    return send_pipelined(client, sent.then)
 
 
 def pipelined(client: imapclient.IMAPClient,

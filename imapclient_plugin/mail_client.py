@@ -110,7 +110,7 @@ class IMAPDraftClient(MailClient):
         if first is not None:
             return store_draft(settings, first)
         return store_draft(settings, Draft(data, message["Message-ID"]),
-                           prepare=revision.prepare, then=revision.commands)
+                           prepare=revision.prepare)
 
     def _latest(self, data: DraftData) -> DraftData:
         """The draft to keep: the revision's (``NextRevision.to_keep``)."""

@@ -53,21 +53,13 @@ class Look(NamedTuple):
     why: str = ""
 
 
-def look_commands(client, folder: str, records: Sequence[DraftRecord]) -> list[bytes]:
-    """``look``'s one turn, to send with the login: read-only, and a refused
-    login makes the server refuse them all."""
-    return _commands(client, folder, records, readonly=True) if records else []
-
-
-def look(client, folder: str, records: Sequence[DraftRecord],
-         replies: Optional[list] = None) -> list[Look]:
-    """Where each of ``records`` is, read-only (EXAMINE, then leave the
-    folder: some servers lose an APPEND into the selected one).
-    ``replies``: to ``look_commands`` for ``folder``, sent with the login."""
+def look(client, folder: str, records: Sequence[DraftRecord]) -> list[Look]:
+    """Where each of ``records`` is, read-only, in one turn (EXAMINE, FETCH,
+    and leave the folder: some servers lose an APPEND into the selected
+    one)."""
     if not records:
         return []
-    if not replies:
-        replies = fast_commands.pipelined(client, look_commands(client, folder, records))
+    replies = fast_commands.pipelined(client, _commands(client, folder, records, True))
     opened = _opened(client, replies, readonly=True, listing=False, folder=folder)
     try:
         return [_looked(client, folder, opened, record) for record in records]

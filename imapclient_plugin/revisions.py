@@ -91,31 +91,17 @@ class NextRevision:
             self._build(folder=None)
         return self.data
 
-    def commands(self, client) -> list[bytes]:
-        """The look at the remembered drafts, to send with the login, so
-        that it costs no turn of its own: in the folder they were stored in,
-        which is the Drafts folder in use unless the settings changed."""
-        folders = [d.folder for d in self.request.drafts if d.folder]
-        self.looked_in = folders[-1] if folders else None
-        if self.looked_in is None:
-            return []
-        return own_drafts.look_commands(client, self.looked_in, self.request.drafts)
-
-    looked_in: Optional[str] = None
-
     def prepare(self, client, folder: str, replies: list) -> Draft:
         """The draft, once ``folder`` (the Drafts folder in use) shows
-        which remembered drafts are still unsent (``replies``: to
-        ``commands``, sent with the login)."""
-        self.thread = self._thread_for(client, folder,
-                                       replies if folder == self.looked_in else None)
+        which remembered drafts are still unsent."""
+        self.thread = self._thread_for(client, folder)
         self._build(folder)
         return Draft(self.data, self.message_id, self._stored,
                      after_append_is_local=not self.replaces)
 
-    def _thread_for(self, client, folder: str, replies: Optional[list]) -> Thread:
+    def _thread_for(self, client, folder: str) -> Thread:
         request = self.request
-        looks = own_drafts.look(client, folder, request.drafts, replies)
+        looks = own_drafts.look(client, folder, request.drafts)
         for record, found in zip(request.drafts, looks):
             if found.state == own_drafts.LEFT:
                 own_drafts.say_left(record, folder, found.why)

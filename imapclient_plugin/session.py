@@ -202,8 +202,8 @@ def _log_in(settings: IMAPSettings,
         commands = () if talked else connected(client)
         if is_preauthenticated(client):
             with translated_errors(settings):
-                pending = (talked.sent.pending if talked
-                           else fast_commands.send_pipelined(client, commands))
+                pending = fast_commands.send_pipelined(
+                    client, talked.sent.then if talked else commands)
             return Login(client, None, PREAUTH, pending)
         if password is None and settings.tunnel:
             password, keyring_state = credentials.stored_password(settings)

@@ -6,6 +6,7 @@ import datetime
 import email
 import email.policy
 import os
+import re
 import subprocess
 import sys
 from typing import Optional
@@ -19,6 +20,7 @@ from breezy import bedding, config, osutils, tests
 from breezy.tests import features
 
 from . import dovecot
+from .cyrus_server import CyrusServer
 from .hoodiecrow_server import HoodiecrowServer
 from .imap_server import IMAPTestServer, ServerUnavailable
 from .proxy import RewritingProxy
@@ -56,6 +58,27 @@ def python_with_plugin(code: str) -> list:
         % (PLUGIN, os.path.join(PLUGIN_ROOT, "__init__.py"), PLUGIN_ROOT)
     )
     return [sys.executable, "-c", setup + code]
+
+
+# In a -Dimap log: the login, the lines up to its tagged OK (the client
+# sends nothing among them: no command goes behind a login), and the lines
+# after it up to the server's next one.
+LOGIN_AND_NEXT_TURN = re.compile(
+    r"imap C: \S+ AUTHENTICATE[^\n]*\n"
+    r"(?P<behind>(?:(?![^\n]*imap S: [A-Z0-9]+ OK)[^\n]*\n)*?)"
+    r"[^\n]*imap S: [A-Z0-9]+ OK[^\n]*\n"
+    r"(?P<next>(?:(?![^\n]*imap S: )[^\n]*\n)*)")
+
+
+def turn_after_login(test: tests.TestCase, log: str) -> str:
+    """What the client of the last login in ``log`` sent once its OK came,
+    in one turn (its ``imap C:`` lines); fails if it sent anything behind
+    the login before that."""
+    matches = list(LOGIN_AND_NEXT_TURN.finditer(log))
+    test.assertTrue(matches, "no login in the log")
+    test.assertNotContainsString(matches[-1].group("behind"), "imap C: ")
+    return "".join(line + "\n" for line in matches[-1].group("next").splitlines()
+                   if "imap C: " in line)
 
 
 def parse(data: bytes):
@@ -169,6 +192,11 @@ def start_dovecot(test: tests.TestCase, **kwargs) -> dovecot.DovecotServer:
     """A fresh Dovecot for ``test``, stopped on cleanup."""
     users = kwargs.pop("users", {USER: PASSWORD})
     return _started(test, lambda: dovecot.DovecotServer(users, **kwargs))
+
+
+def start_cyrus(test: tests.TestCase) -> CyrusServer:
+    """A fresh Cyrus IMAP for ``test``, stopped on cleanup."""
+    return _started(test, lambda: CyrusServer({USER: PASSWORD}))
 
 
 def start_hoodiecrow(test: tests.TestCase) -> HoodiecrowServer:

@@ -5,7 +5,6 @@ The promise: exactly one draft, or a clear error with the message kept.
 
 from __future__ import annotations
 
-import re
 import time
 
 import keyring
@@ -257,25 +256,26 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
 
 class TestAppendWithLogin(TestFaultsAroundAppend):
     """With the folder known and SASL-IR and LITERAL+ offered, the APPEND
-    and LOGOUT go in the login's turn (the command alone, where the server
-    must ask for the draft); every promise still holds."""
+    and LOGOUT go in one turn once the login's OK came (the command alone,
+    where the server must ask for the draft), never behind the login
+    before it; every promise still holds."""
 
     def through_proxy(self, faults, receive_buffer=None, **options) -> RewritingProxy:
         return super().through_proxy(faults, receive_buffer,
                                      imap_mailbox="Drafts", **options)
 
-    def sent_with_the_login(self, log: str) -> None:
-        """AUTHENTICATE, APPEND and LOGOUT sent before any server line."""
-        client_lines = re.search(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ", log)
-        self.assertIsNotNone(client_lines, log)
-        self.assertContainsRe(client_lines.group(0), r"imap C: \S+ APPEND .*\{\d+\+\}")
-        self.assertContainsRe(client_lines.group(0), r"imap C: \S+ LOGOUT")
+    def sent_after_the_login(self, log: str) -> None:
+        """Nothing behind AUTHENTICATE before its OK; APPEND and LOGOUT in
+        the next turn."""
+        turn = fixtures.turn_after_login(self, log)
+        self.assertContainsRe(turn, r"imap C: \S+ APPEND .*\{\d+\+\}")
+        self.assertContainsRe(turn, r"imap C: \S+ LOGOUT")
 
-    def test_whole_connection_is_one_turn_each_way(self):
+    def test_login_then_one_turn_each_way(self):
         counter = CountCommands()
         self.through_proxy(lambda n: counter)
         _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
-        self.sent_with_the_login(self.get_log())
+        self.sent_after_the_login(self.get_log())
         self.assertNotContainsString(self.get_log(), "credentials redacted>\n"
                                      "imap C: <literal")
         self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 1\)')
@@ -291,7 +291,7 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
             "127.0.0.1", USER, "wrong password")
         _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature",
                               retcode=3)
-        self.sent_with_the_login(self.get_log())
+        self.assertNotContainsRe(self.get_log(), r"imap C: \S+ APPEND")
         self.assertNotStored(err, "refused the login for alice: [AUTHENTICATIONFAILED]")
         self.assertEqual([], self.drafts())
         self.assertNotContainsString(self.get_log(), "wrong password")
@@ -301,9 +301,11 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
         self.run_bzr(["-Dimap", "send", "../trunk", "--body",
                       "Hello\na1 LOGIN mallory secret\n"], working_dir="feature")
         log = self.get_log()
-        # The command goes along, its literal only once logged in and asked.
-        self.assertContainsRe(log, r"imap C: \S+ APPEND [^\n]*\{\d+\}\n[^\n]*imap S: \S+ OK"
-                                   r"[^\n]*\n[^\n]*imap S: \+ [^\n]*\n[^\n]*imap C: <literal")
+        # The literal only once asked for.
+        self.assertContainsRe(fixtures.turn_after_login(self, log),
+                              r"imap C: \S+ APPEND [^\n]*\{\d+\}\n$")
+        self.assertContainsRe(log, r"imap C: \S+ APPEND [^\n]*\{\d+\}\n"
+                                   r"[^\n]*imap S: \+ [^\n]*\n[^\n]*imap C: <literal")
         (_flags, raw), = self.drafts()
         self.assertIn(b"a1 LOGIN mallory secret", raw)
 
@@ -317,9 +319,9 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
 
     def test_login_goes_before_a_greeting_without_capabilities(self):
         # GMail's way: no capabilities in the greeting, LITERAL-.  The first
-        # connection asks for them; the next sends the login and the APPEND
-        # before the greeting (it would tell nothing), and a 10 KB draft as
-        # a synchronising literal, once the server, logged in, asks for it.
+        # connection asks for them; the next sends the login before the
+        # greeting (it would tell nothing), the APPEND once logged in, and a
+        # 10 KB draft as a synchronising literal, once the server asks.
         self.commit_big_file(6000)
         counters = [GreetingWhenSpokenTo() for _ in range(2)]
         self.through_proxy(lambda n: counters[n], imap_revisions="False")
@@ -330,10 +332,9 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
                          counters[0].commands)
         self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"], counters[1].commands)
         self.assertContainsRe(self.get_log(), r"imap C: \S+ AUTHENTICATE PLAIN <cred"
-                              r"[^\n]*\n[^\n]*imap C: \S+ APPEND [^\n]*\{\d{5}\}\n"
-                              r"[^\n]*imap S: \* OK [^\n]*\n(.*\n)*"
-                              r"[^\n]*imap S: \S+ OK[^\n]*\n[^\n]*imap S: \+ [^\n]*\n"
-                              r"[^\n]*imap C: <literal")
+                              r"[^\n]*\n[^\n]*imap S: \* OK [^\n]*\n")
+        self.assertContainsRe(fixtures.turn_after_login(self, self.get_log()),
+                              r"^[^\n]*imap C: \S+ APPEND [^\n]*\{\d{5}\}\n$")
         self.assertEqual(2, len(self.drafts()))
         for _flags, raw in self.drafts():  # the bundle arrived whole
             bundle = parse(raw).get_payload()[-1].get_payload(decode=True)
@@ -375,7 +376,7 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
         _, err = self.send()  # the server no longer offers it
         self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 2\)')
         self.assertEqual(3, proxy.connections)
-        self.assertEqual([b"AUTHENTICATE", b"APPEND"], counters[1].commands)
+        self.assertEqual([b"AUTHENTICATE", b"LOGOUT"], counters[1].commands)
         self.assertEqual([b"CAPABILITY", b"AUTHENTICATE", b"APPEND", b"LOGOUT"],
                          counters[2].commands)
         self.assertEqual(2, len(self.drafts()))

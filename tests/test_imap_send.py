@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 
@@ -213,15 +212,14 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
         self.assertNotIn(b"APPEND", counter.commands)
         self.assertEqual(10, len(self.subjects()))
 
-    def test_what_is_there_is_asked_with_the_login(self):
+    def test_what_is_there_is_asked_in_one_turn(self):
         self.through(lambda n: Faults())
         self.run_bzr(["imap-send", "series.mbox"])  # finds the folder, remembers it
         _, err = self.run_bzr(["-Dimap", "imap-send", "series.mbox"])
         self.assertEqual(10, err.count("The draft was already there."))
-        first_turn = re.search(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ",
-                               self.get_log())
-        self.assertContainsRe(first_turn.group(0), r'imap C: \S+ SELECT "Drafts"')
-        self.assertEqual(10, first_turn.group(0).count("UID SEARCH HEADER Message-ID"))
+        first_turn = fixtures.turn_after_login(self, self.get_log())
+        self.assertContainsRe(first_turn, r'imap C: \S+ SELECT "Drafts"')
+        self.assertEqual(10, first_turn.count("UID SEARCH HEADER Message-ID"))
 
     def test_without_multiappend_still_one_connection(self):
         counter = CountCommands(hide_capability(b"MULTIAPPEND"))
@@ -291,12 +289,11 @@ class TestOneMessageInOneTurn(fixtures.SendTestCase):
                 for flags, raw in self.server.messages(USER, "Drafts")]
 
     def first_turn(self) -> str:
-        """What the last run's client sent from the login up to the
-        server's first reply."""
-        return list(re.finditer(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ",
-                                self.get_log()))[-1].group(0)
+        """What the last run's client sent once its login's OK came, up
+        to the server's next reply (nothing goes behind the login)."""
+        return fixtures.turn_after_login(self, self.get_log())
 
-    def test_append_goes_with_the_login_once_uidplus_was_seen(self):
+    def test_append_goes_behind_the_search_once_uidplus_was_seen(self):
         self.through()
         self.run_bzr(["-Dimap", "imap-send", "a.eml"])
         self.assertNotContainsString(self.first_turn(), "APPEND")  # not known yet

@@ -271,14 +271,14 @@ class TestDraftsDiscovery(fixtures.SendTestCase):
         self.assertContainsString(err, 'Created the folder "Drafts"')
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
-    def test_first_send_lists_the_folders_with_the_login(self):
+    def test_first_send_lists_the_folders_once_logged_in(self):
         with self.server.client(USER) as client:
             client.create_folder("INBOX.Drafts")
         _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
         self.assertContainsString(err, 'Draft saved to "INBOX.Drafts"')
         log = self.get_log()
-        first_turn = re.search(r"imap C: \S+ AUTHENTICATE(.|\n)*?imap S: ", log)
-        self.assertContainsRe(first_turn.group(0), r'imap C: \S+ LIST "" "\*"')
+        self.assertContainsRe(fixtures.turn_after_login(self, log),
+                              r'imap C: \S+ LIST "" "\*"')
         self.assertEqual(1, len(re.findall(r"imap C: \S+ LIST ", log)))
 
     def test_second_send_remembers_the_folder_without_listing(self):
