@@ -5,8 +5,10 @@ Run with ``bash benchmarks/run``.  Targets:
   and the plugin's own import at most 1% of ``brz version``;
 - at most 6 turns and 0.6x git imap-send's time to the stored draft over a
   50 ms round-trip link (issue 5);
-- the next revision of a merge request: at most one exchange more than a
-  first send (issue 9);
+- a first send on plain Dovecot: at most 5 turns for the whole connection,
+  nothing sent behind the login before its reply (issue 22);
+- the next revision of a merge request: at most two exchanges more than a
+  first send (issue 22);
 - a 10-patch series: at most 0.5x git imap-send's time (issue 10);
 - a 50 MB bundle uploaded with at most 3x its size in extra memory and at
   least 50 MB/s to loopback; the IMAP part of ``brz send`` at most 150 ms.
@@ -211,8 +213,9 @@ def round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> None:
     row("whole connection (plain Dovecot, median of %d)" % LATENCY_RUNS,
         "%d turns, %.0f ms" % (ours[2], ours[3] * 1000),
         "%d turns, %.0f ms git imap-send" % (git[2], git[3] * 1000),
-        check(ours[2] <= 4 and ratio <= 0.5,
-              "%d turns (target <= 4), %.2fx (target <= 0.5x)" % (ours[2], ratio)))
+        check(ours[2] <= 5 and ratio <= 0.5,
+              "%d turns (target <= 5: nothing goes behind the login before its"
+              " reply), %.2fx (target <= 0.5x)" % (ours[2], ratio)))
     ws.use_server(server.port)
 
 
@@ -468,8 +471,8 @@ def first_send_round_trips(ws: Workspace, server: DovecotServer, mbox: str) -> N
 
 
 def revision_round_trips(ws: Workspace, server: DovecotServer) -> None:
-    """Issue 9: the next revision of a merge request, replacing its unsent
-    draft, costs at most one exchange (two turns) over a first send."""
+    """The next revision of a merge request, replacing its unsent draft,
+    costs at most two exchanges (four turns) over a first send."""
     ws.set(imap_revisions="True")
     results, counts = [], []
     try:
@@ -494,8 +497,8 @@ def revision_round_trips(ws: Workspace, server: DovecotServer) -> None:
     row("turns, whole connection: next revision (replaces the unsent draft)",
         "%d (%.0f ms)" % (replacing, replacing_time * 1000),
         "%d (%.0f ms) first send" % (first, first_time * 1000),
-        check(replaced and replacing - first <= 2,
-              "+%d turns (target <= 2: one exchange)%s" % (
+        check(replaced and replacing - first <= 4,
+              "+%d turns (target <= 4: two exchanges)%s" % (
                   replacing - first, "" if replaced else ", but NOT replaced")))
 
 
