@@ -9,7 +9,10 @@ Run with ``bash benchmarks/run``.  Targets:
   nothing sent behind the login before its reply (issue 22);
 - the next revision of a merge request: at most two exchanges more than a
   first send (issue 22);
-- a 10-patch series: at most 0.5x git imap-send's time (issue 10);
+- a 10-patch series: at most 0.3x git imap-send's time, GMail's profile
+  at most 0.7x, ``brz imap-send`` of one message as a whole process at
+  most 1.1x (issue 22, which has nothing sent behind a login before its
+  reply);
 - a 50 MB bundle uploaded with at most 3x its size in extra memory and at
   least 50 MB/s to loopback; the IMAP part of ``brz send`` at most 150 ms.
 """
@@ -273,7 +276,7 @@ def whole_command(ws: Workspace, server: DovecotServer, mbox: str) -> None:
     row("brz imap-send of one message, whole process, keyring not pinned"
         " (median of %d pairs)" % WHOLE_COMMAND_RUNS, "%.0f ms" % (ours * 1000),
         "%.0f ms git imap-send" % (git * 1000),
-        check(ratio <= 1.0, "%.2fx paired, middle half %.2f-%.2f (target <= 1.0x)"
+        check(ratio <= 1.1, "%.2fx paired, middle half %.2f-%.2f (target <= 1.1x)"
               % (ratio, low, high)))
     added = statistics.median(b - r for b, r in zip(times["brz"], times["rocks"]))
     row("brz imap-send of one message: what it adds to Breezy's start (same runs)",
@@ -432,7 +435,7 @@ def _gmail_rows(size: int, message_size: int, results: dict) -> None:
     row(what + ": to the stored draft",
         "%d turns, %.0f ms" % (ours[0], ours[1] * 1000),
         "%d turns, %.0f ms git imap-send" % (git[0], git[1] * 1000),
-        check(ratio <= 0.6, "%.2fx (target <= 0.6x)" % ratio))
+        check(ratio <= 0.7, "%.2fx (target <= 0.7x)" % ratio))
     row(what + ": whole connection",
         "%d turns, %.0f ms" % (ours[2], ours[3] * 1000),
         "%d turns, %.0f ms git imap-send" % (git[2], git[3] * 1000),
@@ -545,7 +548,7 @@ def series_round_trips(ws: Workspace, server: DovecotServer) -> None:
         % (SERIES_LENGTH, LATENCY_RUNS),
         "%d turns, %.0f ms" % (ours[0], ours[1] * 1000),
         "%d turns, %.0f ms git imap-send" % (git[0], git[1] * 1000),
-        check(ratio <= 0.5, "%.2fx (target <= 0.5x)" % ratio))
+        check(ratio <= 0.3, "%.2fx (target <= 0.3x)" % ratio))
 
 
 def time_to_draft(ws: Workspace) -> None:

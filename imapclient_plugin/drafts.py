@@ -13,7 +13,7 @@ import email.parser
 import email.policy
 import re
 import urllib.parse
-from typing import Iterator, NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional, Sequence
 
 import imapclient
 from imapclient.imapclient import DRAFT, DRAFTS, SEEN
@@ -141,12 +141,14 @@ class Appended(NamedTuple):
 
 
 def append_draft(
-    client: imapclient.IMAPClient, folder: str, data: DraftData, host: str
-) -> Appended:
-    """APPEND with \\Draft and \\Seen; where it went, when the server says."""
+    client: imapclient.IMAPClient, folder: str, data: DraftData, host: str,
+    then: Sequence[bytes] = (),
+) -> tuple[Appended, fast_commands.Pending]:
+    """APPEND with \\Draft and \\Seen; where it went, when the server says,
+    and the replies of ``then`` (sent behind it: ``fast_commands.append``)."""
     with _refusals(folder, host):
-        response = fast_commands.append(client, folder, data, DRAFT_FLAGS)
-    return appended_from(response)
+        response, behind = fast_commands.append(client, folder, data, DRAFT_FLAGS, then)
+    return appended_from(response), behind
 
 
 def appended_from(response: Optional[bytes]) -> Appended:
@@ -180,7 +182,7 @@ def append_many(client: imapclient.IMAPClient, folder: str, messages: list[Draft
     server says them."""
     if (len(messages) < 2 or not client.has_capability("MULTIAPPEND")
             or any(isinstance(data, SplicedDraft) for data in messages)):
-        return [append_draft(client, folder, data, host).uid for data in messages]
+        return [append_draft(client, folder, data, host)[0].uid for data in messages]
     with _refusals(folder, host):
         kind, data = client.multiappend(folder, [
             {"msg": whole(message), "flags": DRAFT_FLAGS} for message in messages])

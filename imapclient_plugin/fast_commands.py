@@ -219,19 +219,21 @@ class Pending:
             self._replies = _replies(self._imap, self._tags)
         return self._replies
 
-    def literal(self, data: DraftData, then: Sequence[bytes] = ()) -> tuple[str, list]:
+    def literal(self, data: DraftData,
+                then: Sequence[bytes] = ()) -> tuple[str, list, "Pending"]:
         """For the one command sent, ending in a synchronising literal: wait
         for the server's ``+``, send ``data`` (and the commands ``then``);
-        the command's reply.  Refused before the ``+`` (a refused login, a
-        missing folder), nothing is sent."""
+        the command's reply, and theirs pending.  Refused before the ``+``
+        (a missing folder), nothing is sent."""
         imap, (tag,) = self._imap, self._tags
+        behind = Pending(imap, [])
         while imap.tagged_commands[tag] is None:
             if imap._get_response() is None:  # "+": go ahead
                 _send_with_progress(imap, data)
                 imap.send(CRLF)
-                send_pipelined_on(imap, then)
+                behind = send_pipelined_on(imap, then)
                 break
-        return _replies(imap, [tag])[0]
+        return _replies(imap, [tag])[0] + (behind,)
 
 
 class SentLogin(NamedTuple):
@@ -377,24 +379,29 @@ def fetched(client: imapclient.IMAPClient) -> dict:
 
 
 def append(
-    client: imapclient.IMAPClient, folder: str, data: DraftData, flags: tuple
-) -> bytes:
+    client: imapclient.IMAPClient, folder: str, data: DraftData, flags: tuple,
+    then: Sequence[bytes] = (),
+) -> tuple[bytes, Pending]:
     """APPEND, without waiting for ``+`` where the server allows it; the
     draft sent from the one copy given, in slices (imaplib's own APPEND
-    copies it to normalise line ends it already has)."""
+    copies it to normalise line ends it already has).  The commands
+    ``then`` go right behind the draft, in its turn: the APPEND's reply
+    and theirs, pending.  (A refused APPEND leaves theirs unread: callers
+    send only what changes nothing.)"""
     imap = client._imap
     if not _unsynchronised_allowed(client, len(data)):
-        kind, response = send_pipelined(
-            client, [append_line(client, folder, flags, len(data))]).literal(data)
+        kind, response, behind = send_pipelined(
+            client, [append_line(client, folder, flags, len(data))]).literal(data, then)
     else:
         tag = imap._new_tag()
         imap.send(b"%s %s" % (tag, _append_line(client, folder, flags, len(data))))
         _send_with_progress(imap, data)
         imap.send(CRLF)
+        behind = send_pipelined(client, then)
         kind, response = imap._command_complete("APPEND", tag)
     if kind != "OK":
         raise imap_exceptions.IMAPClientError("append failed: %s" % _text(response))
-    return response[-1]
+    return response[-1], behind
 
 
 # A line that a server could take for a command that logs in or changes the

@@ -67,13 +67,27 @@ def look(client, folder: str, records: Sequence[DraftRecord]) -> list[Look]:
         fast_commands.leave_folder(client)  # EXAMINEd again for a search
 
 
+def checks_before_removal(client, folder: str,
+                          records: Sequence[DraftRecord]) -> list[bytes]:
+    """What ``remove`` asks first (SELECT, FETCH, and a LIST to find the
+    Trash where the server can MOVE), to send ahead in a turn of another's:
+    none of it changes any mail."""
+    return (_commands(client, folder, records, readonly=False)
+            + [drafts.LIST_ALL] * client.has_capability("MOVE"))
+
+
 def remove(client, folder: str, records: Sequence[DraftRecord],
-           last_use: bool = False) -> list[DraftRecord]:
+           last_use: bool = False, replies: Optional[list] = None) -> list[DraftRecord]:
     """Remove those of ``records`` that are brz's, unchanged, each told;
     the others are left alone, and said why.  Returns those settled
     (removed, gone or left alone); the rest stay remembered.  With
-    ``last_use``, LOGOUT goes with the removal."""
-    opened = _open(client, folder, records)
+    ``last_use``, LOGOUT goes with the removal.  ``replies``: to
+    ``checks_before_removal``, where they were sent ahead."""
+    if replies is None:
+        replies = fast_commands.pipelined(
+            client, checks_before_removal(client, folder, records))
+    opened = _opened(client, replies, readonly=False,
+                     listing=client.has_capability("MOVE"), folder=folder)
     ours, settled = [], []
     for record in records:
         found = _looked(client, folder, opened, record)
@@ -96,15 +110,6 @@ def say_left(record: DraftRecord, folder: str, why: str) -> None:
     trace.note('Left the earlier draft %s in "%s" alone: %s.',
                printable(record.message_id), printable(record.folder or folder),
                printable(why))
-
-
-def _open(client, folder: str, records: Sequence[DraftRecord]):
-    """For a removal: SELECT ``folder`` and FETCH the remembered UIDs in one
-    turn, with a LIST (to find the Trash) where the server can MOVE."""
-    listing = client.has_capability("MOVE")
-    commands = _commands(client, folder, records, readonly=False)
-    replies = fast_commands.pipelined(client, commands + [drafts.LIST_ALL] * listing)
-    return _opened(client, replies, readonly=False, listing=listing, folder=folder)
 
 
 def _commands(client, folder: str, records: Sequence[DraftRecord],

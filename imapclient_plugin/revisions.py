@@ -97,7 +97,11 @@ class NextRevision:
         self.thread = self._thread_for(client, folder)
         self._build(folder)
         return Draft(self.data, self.message_id, self._stored,
-                     after_append_is_local=not self.replaces)
+                     after_append_is_local=not self.replaces,
+                     sent_behind_append=self._checks if self.replaces else None)
+
+    def _checks(self, client, folder: str) -> list[bytes]:
+        return own_drafts.checks_before_removal(client, folder, self.replaces)
 
     def _thread_for(self, client, folder: str) -> Thread:
         request = self.request
@@ -150,11 +154,15 @@ class NextRevision:
         self.request.drafts.append(self.new)
         merge_requests.save(self.key, self.request)
 
-    def _stored(self, client, folder: str, appended: Appended) -> None:
+    def _stored(self, client, folder: str, appended: Appended,
+                checked: Optional[list] = None) -> None:
+        """Stored: remembered where, then the drafts it replaces removed
+        (``checked``: the replies to their checks, sent behind the APPEND)."""
         note_stored(self.new, folder, appended)
         merge_requests.save(self.key, self.request)
         if self.replaces:
-            settled = own_drafts.remove(client, folder, self.replaces, last_use=True)
+            settled = own_drafts.remove(client, folder, self.replaces, last_use=True,
+                                        replies=checked)
             self.request.drafts = [d for d in self.request.drafts if d not in settled]
             merge_requests.save(self.key, self.request)
         if self.thread.sent is not None:

@@ -47,12 +47,16 @@ class Draft:
     """A message to store, and what to do on the connection that stored it
     (where the server said: folder name and APPENDUID) once it is there:
     the connection's last use, which may end with LOGOUT.
-    ``after_append_is_local`` where that sends the server nothing."""
+    ``after_append_is_local`` where that sends the server nothing.
+    ``sent_behind_append(client, folder)``: commands that change no mail,
+    to send right behind the APPEND, in its turn; ``after_append`` then
+    gets their replies (else None: it sends them itself)."""
 
     data: DraftData
     message_id: str
-    after_append: Optional[Callable[[object, str, drafts.Appended], None]] = None
+    after_append: Optional[Callable[..., None]] = None
     after_append_is_local: bool = False
+    sent_behind_append: Optional[Callable[[object, str], list]] = None
 
 
 def store_draft(settings: IMAPSettings, draft: Draft,
@@ -180,7 +184,7 @@ class _AppendWithLogin:
                                        client=client):
             if self.literal_to_follow:
                 reply = _guarded(client, settings, folder, lambda: login.pending.literal(
-                    self.upload, then=self.logout))
+                    self.upload, then=self.logout)[:2])
             else:
                 reply, = _guarded(client, settings, folder, login.pending.replies)
             self.answered = True
@@ -395,32 +399,39 @@ def _append_once(client, settings: IMAPSettings, folder: str, draft: Draft,
                 trace.note("The draft was already there.")
                 _keep_one(client, folder, found)
                 return found[0]
-        appended = _append(client, settings, folder, draft.data)
+        behind = (draft.sent_behind_append(client, folder)
+                  if draft.sent_behind_append and not look_again else [])
+        appended, pending = _append(client, settings, folder, draft.data, behind)
         uid = appended.uid
         if look_again:
             copies = drafts.find_by_message_id(client, folder, draft.message_id)
             _keep_one(client, folder, copies)
             uid = copies[0] if copies else uid
-    _after_append(client, settings, folder, draft, appended._replace(uid=uid))
+    _after_append(client, settings, folder, draft, appended._replace(uid=uid),
+                  pending if behind else None)
     return uid
 
 
 def _after_append(client, settings: IMAPSettings, folder: str, draft: Draft,
-                  appended: drafts.Appended) -> None:
+                  appended: drafts.Appended,
+                  behind: Optional[fast_commands.Pending] = None) -> None:
     """The draft is stored: what follows must not make it look as if not."""
     if draft.after_append is None:
         return
     try:
         with session.translated_errors(settings, action="tidying up", client=client):
-            draft.after_append(client, folder, appended)
+            if behind is None:
+                draft.after_append(client, folder, appended)
+            else:
+                draft.after_append(client, folder, appended, behind.replies())
     except errors.IMAPDraftError as e:
         trace.warning("The draft is stored, but: %s", e)
 
 
-def _append(client, settings: IMAPSettings, folder: str,
-            data: DraftData) -> drafts.Appended:
-    return _guarded(client, settings, folder,
-                    lambda: drafts.append_draft(client, folder, data, settings.host))
+def _append(client, settings: IMAPSettings, folder: str, data: DraftData,
+            then: Sequence[bytes] = ()) -> tuple[drafts.Appended, fast_commands.Pending]:
+    return _guarded(client, settings, folder, lambda: drafts.append_draft(
+        client, folder, data, settings.host, then))
 
 
 def _guarded(client, settings: IMAPSettings, folder: str, append: Callable):

@@ -114,10 +114,14 @@ class TestRevisions(RevisionsTestCase):
         _, err = self.send("-Dimap")
         self.assertContainsString(
             err, 'Moved the earlier unsent draft of this merge request (UID 2) to "Trash".')
-        # Checked right before, on the same connection, after the APPEND.
-        self.assertContainsRe(self.get_log(), r"imap S: \S+ OK \[APPENDUID[^\n]*\n"
-                              r"[^\n]*imap C: \S+ SELECT \"Drafts\"\n"
+        # Checked right before, on the same connection, behind the APPEND;
+        # moved only once the check's replies came.
+        log = self.get_log()
+        self.assertContainsRe(log, r"imap C: \S+ APPEND [^\n]*\n[^\n]*imap C: <literal"
+                              r"[^\n]*\n[^\n]*imap C: \S+ SELECT \"Drafts\"\n"
                               r"[^\n]*imap C: \S+ UID FETCH 2 \(FLAGS BODY.PEEK")
+        self.assertContainsRe(log, r"imap S: \* \d+ FETCH \((.|\n)*"
+                              r"imap C: \S+ UID MOVE 2 ")
         self.assertEqual(["[MERGE] Address review", "mine"],
                          sorted(m["Subject"] for m in self.drafts()))
         (v1_again,) = self.merge_requests()
