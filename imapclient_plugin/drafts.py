@@ -81,8 +81,8 @@ def planned_drafts_folder(
         client, client.list_folders() if listing is None else listing)
 
 
-# Every folder, asked with the login where the Drafts folder is not known
-# yet: a refused login makes the server refuse it, and it changes nothing.
+# Every folder, asked right after the login where the Drafts folder is not
+# known yet: it changes nothing.
 LIST_ALL = b'LIST "" "*"'
 
 
@@ -235,10 +235,10 @@ def find_by_message_id(
 
 
 def search_commands(folder: str, message_ids: list[str]) -> list[bytes]:
-    """SELECT ``folder`` and a SEARCH for each Message-ID, to send with the
-    login (``find_each``'s ``replies``): a refused login makes the server
-    refuse them all, a refused SELECT (no such folder) the SEARCHes, and
-    either reads as nothing found; nothing is changed by them."""
+    """SELECT ``folder`` and a SEARCH for each Message-ID, to send right
+    after the login (``find_each``'s ``replies``): a refused SELECT (no
+    such folder) has the SEARCHes refused, which reads as nothing found;
+    nothing is changed by them."""
     return [fast_commands.select_command(folder)] + [
         _search_command(message_id) for message_id in message_ids]
 

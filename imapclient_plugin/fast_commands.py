@@ -8,8 +8,9 @@ the reply to LOGOUT.  Where the server allows it, these do without:
 - AUTHENTICATE PLAIN with its initial response (SASL-IR, RFC 4959);
 - APPEND with a non-synchronising literal (LITERAL+ / LITERAL-, RFC 7888),
   the draft streamed in chunks, with a progress bar for big ones;
-- commands sent behind the login, in its turn (``then``), their replies
-  read when wanted (``Pending``);
+- commands sent as soon as the login's OK is read (``then``; never behind
+  the login before it: Cyrus IMAP drops what arrives while it
+  authenticates), their replies read when wanted (``Pending``);
 - LOGOUT without waiting for the BYE (the draft is stored by then).
 
 They drive imaplib's own tag and response machinery (``_new_tag``,
@@ -413,11 +414,11 @@ APPEND_WITH_LOGIN_MAX = 256 * 1024
 
 def append_command(client: imapclient.IMAPClient, folder: str, data: DraftData,
                    flags: tuple) -> Optional[bytes]:
-    """The APPEND of ``data`` as one command (literal and all) to send behind
-    the login, in its turn; None where that is not safe.
-
-    Were the login refused, the server would be left with the draft's bytes
-    in a command it refuses, so only where they cannot be misread:
+    """The APPEND of ``data`` as one command (literal and all), to send as
+    soon as the login's OK is read; None where the draft is to wait for the
+    server's ``+`` instead.  Its rules date from when it went behind the
+    login, where a refused login would have left the server with the
+    draft's bytes in a command it refuses; they still hold:
 
     - the literal is non-synchronising, as this connection's capabilities
       allow (LITERAL+, or LITERAL- up to 4 KiB; not remembered ones, which

@@ -136,17 +136,18 @@ READ_AHEAD = 4 << 20  # of a big draft, made while the login's reply is awaited
 
 
 class _AppendWithLogin:
-    """The APPEND sent behind the login, in its turn (RFC 9051 5.5), and
-    LOGOUT behind it when nothing follows: on a server that offers SASL-IR
-    and LITERAL+, the whole connection is the greeting, one turn out and
-    one back.  ``fast_commands.append_command`` says when the draft can go
+    """The APPEND sent as soon as the login's OK is read (never behind the
+    login before it: Cyrus drops that), and LOGOUT behind it when nothing
+    follows: on a server that offers SASL-IR and LITERAL+, the whole
+    connection is the greeting, the login's turn, and one turn out and one
+    back.  ``fast_commands.append_command`` says when the draft can go
     along; where it cannot (LITERAL- and over 4 KiB: GMail), the command
-    goes with a synchronising literal, and the draft once the server,
-    logged in, says ``+`` (``fast_commands.append_line``).
+    goes with a synchronising literal, and the draft once the server says
+    ``+`` (``fast_commands.append_line``).
 
-    If the login is refused, the server refuses the APPEND too (not
-    authenticated) and the login's error is reported; the caller keeps the
-    draft.  If the APPEND is refused, its error is reported, as without
+    If the login is refused, nothing follows it and the login's error is
+    reported; the caller keeps the draft.  If the APPEND is refused, its
+    error is reported, as without
     pipelining; a remembered folder the server no longer has is found
     again on a new connection (LOGOUT went already).  If the connection is
     lost before its reply, the outcome is unknown and handled as for any
@@ -249,9 +250,9 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
 
 
 class _AppendBehindSearch:
-    """``brz imap-send`` of one message: its APPEND sent with the login,
-    behind the SELECT and the search for its Message-ID, so that the whole
-    connection is the greeting, one turn out and one back.  The search
+    """``brz imap-send`` of one message: its APPEND sent once logged in,
+    behind the SELECT and the search for its Message-ID, in their turn.
+    The search
     runs first (RFC 9051 5.5: a command whose result another one changes
     is run in the order sent); if it finds the message there already, the
     copy just stored is removed by its UID, which touches nothing else.
