@@ -33,13 +33,14 @@ def load(name: str) -> dict:
 def untrusted(name: str) -> Optional[str]:
     """Why the file ``name`` (or its folder) is not to be trusted, if it is
     not: another user owns it or may write it.  None where it is missing."""
+    if os.name != "posix":  # no owners and modes to go by
+        return None
     for target in (os.path.dirname(path(name)), path(name)):
         try:
             info = os.stat(target)
         except OSError:
             return None
-        owner = getattr(os, "getuid", None)
-        if owner is not None and info.st_uid != owner():
+        if info.st_uid != os.getuid():
             return "%s belongs to another user" % target
         if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             return "%s may be written by other users" % target

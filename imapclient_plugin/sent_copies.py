@@ -17,6 +17,7 @@ from __future__ import annotations
 import binascii
 import datetime
 import email.header
+import itertools
 import quopri
 from typing import Iterator, NamedTuple, Optional
 
@@ -28,6 +29,7 @@ SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent",
 CANDIDATES = 20  # newest messages whose attachments are read, a folder
 PART_START = 8192  # bytes of each part read: the directive's header is first
 MAX_PARTS = 8
+MAX_DEPTH = 4
 
 
 class SentCopy(NamedTuple):
@@ -115,7 +117,7 @@ def _part_starts(client, uid: int) -> Iterator[bytes]:
     structure = client.fetch([uid], ["BODYSTRUCTURE"]).get(uid, {}).get(b"BODYSTRUCTURE")
     if structure is None:
         return
-    sections = list(_leaves(structure))[:MAX_PARTS]
+    sections = list(itertools.islice(_leaves(structure), MAX_PARTS))
     wanted = ["BODY.PEEK[%s]<0.%d>" % (section, PART_START) for section, _ in sections]
     fetched = client.fetch([uid], wanted).get(uid, {})
     for section, encoding in sections:
@@ -126,8 +128,11 @@ def _part_starts(client, uid: int) -> Iterator[bytes]:
 
 
 def _leaves(structure, prefix: str = "") -> Iterator[tuple[str, bytes]]:
-    """(section, transfer encoding) of each leaf part of a BODYSTRUCTURE."""
+    """(section, transfer encoding) of each leaf part of a BODYSTRUCTURE,
+    down to MAX_DEPTH (a server's nesting is no reason to recurse)."""
     if structure.is_multipart:
+        if prefix.count(".") >= MAX_DEPTH:
+            return
         for number, part in enumerate(structure[0], 1):
             yield from _leaves(part, "%s%d." % (prefix, number))
         return

@@ -493,7 +493,8 @@ def translated_errors(
         raise errors.ServerGarbled(host=host, action=action, reason=server_text(e))
     except imap_exceptions.IMAPClientError as e:
         raise errors.ServerRefused(host=host, action=action, reason=server_text(e))
-    except (ValueError, IndexError, TypeError) as e:  # a reply imapclient misread
+    except (ValueError, IndexError, TypeError, KeyError, RecursionError) as e:
+        # a reply imapclient misread, or one nested past all reason
         raise errors.ServerGarbled(host=host, action=action,
                                    reason=printable(str(e)) or type(e).__name__)
     except OSError as e:

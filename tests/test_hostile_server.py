@@ -10,11 +10,15 @@ import socket
 import subprocess
 import time
 
+from breezy import tests
+from imapclient.response_types import BodyData
+
 from . import fixtures
 from .fixtures import PASSWORD, USER
 from .proxy import (CountCommands, DripFeed, EndlessUntagged, GiantLiteral,
                     RefuseAppend, RewritingProxy)
 from .test_faults import ProxiedDovecotTestCase, every_connection
+from ..imapclient_plugin import sent_copies
 
 
 class TestBoundedReplies(ProxiedDovecotTestCase):
@@ -144,3 +148,21 @@ class TestLoginMethods(ProxiedDovecotTestCase):
         self.assertNotStored(err, "contains a control character", "LOGIN cannot")
         self.assertNotIn(b"LOGIN", counter.commands)
         self.assertNotIn(b"DELETE", counter.commands)
+
+
+class TestNestedBodyStructure(tests.TestCase):
+    """The sent copy's parts are read to a depth, not as deep as a server
+    nests them."""
+
+    def nested(self, depth: int):
+        structure = (b"text", b"x-patch", None, None, None, b"base64", 10)
+        for _ in range(depth):
+            structure = (structure, b"mixed")
+        return BodyData.create(structure)
+
+    def test_parts_within_reach(self):
+        self.assertEqual([("1.1", b"base64")], list(sent_copies._leaves(self.nested(2))))
+        self.assertEqual([("1", b"base64")], list(sent_copies._leaves(self.nested(0))))
+
+    def test_parts_nested_too_deep_are_not_read(self):
+        self.assertEqual([], list(sent_copies._leaves(self.nested(20))))
