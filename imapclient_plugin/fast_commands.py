@@ -341,11 +341,22 @@ def unselected(client: imapclient.IMAPClient) -> None:
     client._imap.state = "AUTH"
 
 
-def leave_folder(client: imapclient.IMAPClient) -> None:
-    """``unselect_command`` in a turn of its own, if a folder is selected."""
-    if client._imap.state == "SELECTED":
-        pipelined(client, [unselect_command(client)])
-        unselected(client)
+def leave_folder(client: imapclient.IMAPClient, folder: str) -> None:
+    """Leave ``folder``, if it is selected, expunging nothing, in a turn of
+    its own: UNSELECT where offered; else CLOSE, after EXAMINE where it was
+    opened read-write (selecting it again read-only closes it without
+    expunging, and CLOSE removes nothing from a folder opened so)."""
+    imap = client._imap
+    if imap.state != "SELECTED":
+        return
+    commands = [unselect_command(client)]
+    if commands == [b"CLOSE"] and not imap.is_readonly:
+        commands.insert(0, select_command(folder, readonly=True))
+    pipelined(client, commands)
+    # The EXAMINE's, of no use (imaplib would take its READ-ONLY for a
+    # change of state under the next command).
+    imap.untagged_responses.clear()
+    unselected(client)
 
 
 def check_all(replies: list[tuple[str, list]], action: str) -> None:

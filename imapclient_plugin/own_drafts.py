@@ -64,7 +64,7 @@ def look(client, folder: str, records: Sequence[DraftRecord]) -> list[Look]:
     try:
         return [_looked(client, folder, opened, record) for record in records]
     finally:
-        fast_commands.leave_folder(client)  # EXAMINEd again for a search
+        fast_commands.leave_folder(client, folder)  # EXAMINEd again for a search
 
 
 def checks_before_removal(client, folder: str,

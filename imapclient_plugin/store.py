@@ -354,6 +354,8 @@ def _append_missing(client, settings: IMAPSettings, folder: str,
         # Once per Message-ID, also where the input repeats one.
         missing = list({m.message_id: m for m in reversed(messages)
                         if not there.get(m.message_id)}.values())[::-1]
+        if missing:  # GNU Mailutils loses an APPEND to the folder selected
+            fast_commands.leave_folder(client, folder)
         new_uids = _guarded(client, settings, folder, lambda: drafts.append_many(
             client, folder, [m.data for m in missing], settings.host))
         uids = dict(zip([m.message_id for m in missing], new_uids))
@@ -400,6 +402,7 @@ def _append_once(client, settings: IMAPSettings, folder: str, draft: Draft,
                 trace.note("The draft was already there.")
                 _keep_one(client, folder, found)
                 return found[0]
+            fast_commands.leave_folder(client, folder)  # see _append_missing
         behind = (draft.sent_behind_append(client, folder)
                   if draft.sent_behind_append and not look_again else [])
         appended, pending = _append(client, settings, folder, draft.data, behind)

@@ -561,3 +561,17 @@ class TestOnGnuMailutils(fixtures.SendTestCase):
         self.assertContainsRe(listing, rb"\* 2 FETCH \(UID 2 FLAGS \(\\Draft[^)]*\)"
                               rb"[^\r]*\r\n(?i:Subject): \[MERGE\] Address review")
         self.assertNotContainsRe(listing, rb"\* 3 FETCH")
+
+    def test_imap_send_of_a_series_keeps_every_message(self):
+        """imap4d keeps only the first of several APPENDs into the selected
+        folder (and answers OK to each): the search's folder is left first."""
+        from .test_imap_send import series
+        self.build_tree_contents([("series.mbox", series(3))])
+        self.run_bzr(["imap-send", "series.mbox"], stdin="")
+        listing = self.listing()
+        for n in (1, 2, 3):
+            self.assertContainsRe(listing, rb"\* %d FETCH \(UID %d FLAGS \(\\Draft"
+                                  rb"[^\r]*\r\n(?i:Subject): \[PATCH %d/3\]" % (n, n, n))
+        _, err = self.run_bzr(["imap-send", "series.mbox"], stdin="")  # stores nothing
+        self.assertNotContainsRe(self.listing(), rb"\* 4 FETCH")
+
