@@ -11,6 +11,7 @@ INBOX, Drafts, Sent and Trash at the first login.
 
 from __future__ import annotations
 
+import glob
 import os
 import pwd
 import shutil
@@ -54,7 +55,6 @@ EVENTS {{
 """
 CONFIG_DIRS = ("db", "socket", "proc", "log", "msg", "ptclient", "user", "quota",
                "lock", "sync")
-SYSTEM_SASL_PLUGINS = "/usr/lib/x86_64-linux-gnu/sasl2"
 START_TIMEOUT = 20.0
 
 
@@ -110,9 +110,15 @@ class CyrusServer(IMAPTestServer):
             raise
 
     def _environment(self) -> dict:
-        libraries = os.path.join(self.unpacked, "usr/lib/x86_64-linux-gnu")
+        """Cyrus's own libraries from the unpacked packages; SASL's plugins
+        from the system (libsasl2-modules) and the packages, whatever the
+        machine's architecture."""
+        libraries = ":".join(os.path.dirname(found) for found in glob.glob(
+            os.path.join(self.unpacked, "usr/lib/*/libcyrus_min.so.0")))
+        plugins = ":".join(glob.glob("/usr/lib/*/sasl2") + glob.glob(
+            os.path.join(self.unpacked, "usr/lib/*/sasl2")))
         return dict(os.environ, LD_LIBRARY_PATH=libraries, CYRUS_USER="nobody",
-                    SASL_PATH=SYSTEM_SASL_PLUGINS + ":" + os.path.join(libraries, "sasl2"))
+                    SASL_PATH=plugins)
 
     def stop(self) -> None:
         if self._process is not None:
