@@ -86,8 +86,10 @@ def offer_to_store(settings: IMAPSettings, password: Password) -> None:
     try:
         keyring.set_password(settings.host, settings.username, password.value)
     except Exception as e:  # any backend failure: the draft is stored anyway
-        trace.warning("Could not store the password in the keyring: %s",
-                      type(e).__name__)
+        # The backend's own words, never the password, were it to quote it.
+        reason = str(e).replace(password.value, "<password>") if password.value else str(e)
+        trace.warning("Could not store the password in the keyring (%s): %s.",
+                      type(e).__name__, printable(reason) or "no reason given")
     else:
         trace.note("Password stored in the keyring.")
 

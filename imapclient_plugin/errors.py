@@ -36,14 +36,14 @@ class IMAPDraftError(BzrError):
 class MissingServer(IMAPDraftError):
     _fmt = (
         "No IMAP server is configured for mail_client = imapclient."
-        " Set one with: brz config imap_server=imap.example.com"
+        " Set one (brz config imap_server=imap.example.com)."
     )
 
 
 class InvalidSetting(IMAPDraftError):
     _fmt = (
         'Invalid %(option)s "%(value)s": %(reason)s.'
-        " Fix it with: brz config %(option)s=%(example)s"
+        " Fix it (brz config %(option)s=%(example)s)."
     )
 
     def __init__(self, option: str, value: str, reason: str, example: str) -> None:
@@ -115,7 +115,8 @@ class LoginRefused(IMAPDraftError):
     _fmt = (
         "The IMAP server %(host)s refused the login for %(user)s: %(reason)s."
         " Check imap_username and the password (GMail and Fastmail want an"
-        " app password); store a new one with: keyring set %(host)s %(user)s"
+        " app password): brz imap-login asks for it, checks it and keeps it in"
+        " the keyring."
     )
 
 
@@ -150,7 +151,7 @@ class UnsendableSecret(IMAPDraftError):
 class SecretCommandFailed(IMAPDraftError):
     _fmt = (
         "%(option)s (%(command)s) gave no %(what)s: %(reason)s."
-        " Run it yourself to see why, or fix it with: brz config %(option)s=..."
+        " Run it yourself to see why, or fix it (brz config %(option)s=...)."
     )
 
 
@@ -168,7 +169,7 @@ class NoPassword(IMAPDraftError):
     _fmt = (
         "No password for %(user)s on the IMAP server %(host)s: %(keyring)s,"
         " none in authentication.conf, and none was entered. Store one"
-        " with: keyring set %(host)s %(user)s"
+        " with brz imap-login, which checks it first."
     )
 
 

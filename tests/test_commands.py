@@ -120,12 +120,12 @@ class TestImapCheck(fixtures.SendTestCase):
         lines = out.splitlines()
         self.assertEqual("--    TLS: none (imap_security=none)", lines[3])
         self.assertContainsRe(lines[-1], "^FAIL  The IMAP server 127.0.0.1 refused"
-                              " the login for alice: .* keyring set 127.0.0.1 alice")
+                              " the login for alice: .* brz imap-login asks for it")
         self.assertEqual(5, len(lines))
 
     def test_missing_server(self):
         self.configure()
         out, _ = self.run_bzr(["imap-check"], retcode=1)
         self.assertEqual(["FAIL  No IMAP server is configured for mail_client ="
-                          " imapclient. Set one with: brz config"
-                          " imap_server=imap.example.com"], out.splitlines())
+                          " imapclient. Set one (brz config"
+                          " imap_server=imap.example.com)."], out.splitlines())

@@ -208,6 +208,20 @@ class TestPasswordSources(fixtures.SendTestCase):
                          keyring.passwords)
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
+    def test_keyring_refusing_to_store_says_why_without_the_password(self):
+        class Refusing(fixtures.MemoryKeyring):
+            def set_password(self, service, username, password):
+                raise ValueError("cannot store %r: the collection is locked" % password)
+
+        fixtures.use_keyring(self, Refusing())
+        _, err = self.send(stdin=PASSWORD + "\ny\n")
+        self.assertContainsString(
+            err, "Could not store the password in the keyring (ValueError): cannot"
+            " store '<password>': the collection is locked.")
+        self.assertNotContainsString(err, PASSWORD)
+        self.assertNotContainsString(self.get_log(), PASSWORD)
+        self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
+
     def test_prompt_without_keyring_does_not_offer(self):
         fixtures.no_keyring(self)
         _, err = self.send(stdin=PASSWORD + "\n")
@@ -360,7 +374,8 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         _, err = self.send(retcode=3)
         self.assertNotStored(
             err, "refused the login for alice: [AUTHENTICATIONFAILED] "
-            "Authentication failed. Check", "keyring set 127.0.0.1 alice")
+            "Authentication failed. Check", "brz imap-login asks for it, checks it"
+            " and keeps it in the keyring. The message is kept in")
         self.assertNotContainsString(err, "wrong password")
 
     def test_no_password_anywhere(self):
