@@ -313,28 +313,33 @@ def with_message_id(client: imapclient.IMAPClient, uids: list,
 
 
 def has_message_id(fetched: dict, message_id: str) -> bool:
-    """Whether a FETCH of MESSAGE_ID_FIELD shows exactly ``message_id``."""
-    return _message_id(_header_fields(fetched)) == message_id.strip()
+    """Whether a FETCH of header fields (MESSAGE_ID_FIELD, or others with
+    MESSAGE-ID among them) shows exactly ``message_id``."""
+    found, = header_values(fetch_item(fetched, HEADER_FIELDS_REPLY), ["Message-ID"])
+    return found == message_id.strip()
 
 
-def _header_fields(fetched: dict) -> bytes:
-    """The MESSAGE_ID_FIELD's reply, under whichever form of its name the
-    server gave: Courier quotes the field's name ("MESSAGE-ID")."""
+def fetch_item(fetched: dict, name: bytes) -> bytes:
+    """The FETCH item whose name starts with ``name``, however the server
+    spells the rest: in any case, its field names quoted or not (Courier
+    answers BODY[HEADER.FIELDS ("MESSAGE-ID")]); b"" if there is none."""
     for key, value in fetched.items():
         if (isinstance(key, bytes) and isinstance(value, bytes)
-                and key.upper().replace(b'"', b"") == MESSAGE_ID_FIELD_REPLY):
+                and key.upper().replace(b'"', b"").startswith(name)):
             return value
     return b""
 
 
 MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
-MESSAGE_ID_FIELD_REPLY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+HEADER_FIELDS_REPLY = b"BODY[HEADER.FIELDS "
 
 
-def _message_id(header_block: bytes) -> str:
+def header_values(header_block: bytes, names: Sequence[str]) -> list[str]:
+    """The value of each header field ``names`` in ``header_block`` (as a
+    FETCH of HEADER.FIELDS gives it), unfolded, "" where missing."""
     parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
         header_block or b"")
-    return " ".join(str(parsed["Message-ID"] or "").split())
+    return [" ".join(str(parsed[name] or "").split()) for name in names]
 
 
 def remove_copies(client: imapclient.IMAPClient, uids: list[int]) -> list[int]:

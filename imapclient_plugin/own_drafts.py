@@ -22,8 +22,6 @@ user's mail program to expunge.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import hashlib
 from typing import NamedTuple, Optional, Sequence
 
@@ -184,13 +182,12 @@ def _by_message_id(client, folder: str, opened: _Opened, message_id: str) -> dic
         return {}
     fetched = client.fetch(uids, FETCHED)
     return {uid: data for uid, data in fetched.items()
-            if _fields(_reply(data, b"BODY[HEADER.FIELDS"))[0] == message_id}
+            if drafts.has_message_id(data, message_id)}
 
 
 def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
     """THERE if the message at ``uid`` is the draft brz stored, unchanged."""
-    header_block = _reply(data, b"BODY[HEADER.FIELDS")
-    if _fields(header_block)[0] != record.message_id:
+    if not drafts.has_message_id(data, record.message_id):
         return Look(LEFT, why="UID %d now holds another message" % uid)
     flags = {flag.lower() for flag in data.get(b"FLAGS", ())}
     if b"\\draft" not in flags:
@@ -198,7 +195,9 @@ def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
     if not record.fingerprint:
         return Look(LEFT, why="an earlier brz-imapclient did not note what it"
                     " stored, so it cannot be told from an edited copy")
-    if _fingerprint(header_block, _reply(data, b"BODY[TEXT]")) != record.fingerprint:
+    header_block = drafts.fetch_item(data, drafts.HEADER_FIELDS_REPLY)
+    if _fingerprint(header_block, drafts.fetch_item(data, b"BODY[TEXT]")) \
+            != record.fingerprint:
         return Look(LEFT, why="it was edited since brz stored it")
     return Look(THERE, uid)
 
@@ -216,27 +215,10 @@ def fingerprint(data: DraftData) -> str:
 
 def _fingerprint(header_block: bytes, text_start: bytes) -> str:
     digest = hashlib.sha256()
-    for value in _fields(header_block):
+    for value in drafts.header_values(header_block, FIELDS):
         digest.update(value.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(text_start)
     return digest.hexdigest()
-
-
-def _fields(header_block: bytes) -> list[str]:
-    """The values of FIELDS in ``header_block``, unfolded, in that order."""
-    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
-        header_block or b"")
-    return [" ".join(str(parsed[name] or "").split()) for name in FIELDS]
-
-
-def _reply(data: dict, prefix: bytes) -> bytes:
-    """The FETCH item whose name starts with ``prefix`` (servers differ in
-    how they spell the rest: Courier quotes field names)."""
-    for key, value in data.items():
-        if isinstance(key, bytes) and key.upper().startswith(prefix) \
-                and isinstance(value, bytes):
-            return value
-    return b""
 
 
 def _remove_uids(client, uids: list[int], trash: Optional[str], last_use: bool) -> str:

@@ -121,10 +121,8 @@ def _part_starts(client, uid: int) -> Iterator[bytes]:
     wanted = ["BODY.PEEK[%s]<0.%d>" % (section, PART_START) for section, _ in sections]
     fetched = client.fetch([uid], wanted).get(uid, {})
     for section, encoding in sections:
-        prefix = b"BODY[%s]" % section.encode("ascii")
-        for key, value in fetched.items():
-            if isinstance(key, bytes) and key.startswith(prefix) and isinstance(value, bytes):
-                yield _decoded_part(value, encoding)
+        yield _decoded_part(drafts.fetch_item(fetched, b"BODY[%s]" % section.encode("ascii")),
+                            encoding)
 
 
 def _leaves(structure, prefix: str = "") -> Iterator[tuple[str, bytes]]:
