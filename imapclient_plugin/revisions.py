@@ -91,7 +91,7 @@ class NextRevision:
             self._build(folder=None)
         return self.data
 
-    def prepare(self, client, folder: str, replies: list) -> Draft:
+    def prepare(self, client, folder: str) -> Draft:
         """The draft, once ``folder`` (the Drafts folder in use) shows
         which remembered drafts are still unsent."""
         self.thread = self._thread_for(client, folder)
@@ -158,26 +158,29 @@ class NextRevision:
                 checked: Optional[list] = None) -> None:
         """Stored: remembered where, then the drafts it replaces removed
         (``checked``: the replies to their checks, sent behind the APPEND)."""
-        note_stored(self.new, folder, appended)
-        merge_requests.save(self.key, self.request)
-        if self.replaces:
-            settled = own_drafts.remove(client, folder, self.replaces, last_use=True,
-                                        replies=checked)
-            self.request.drafts = [d for d in self.request.drafts if d not in settled]
-            merge_requests.save(self.key, self.request)
+        _record_stored(client, self.key, self.request, self.new, folder, appended,
+                       self.replaces, last_use=True, replies=checked)
         if self.thread.sent is not None:
             trace.note('Draft saved as v%d, a reply to "%s" sent %s.',
                        self.thread.version, printable(self.thread.sent.subject),
                        self.thread.sent.day or "earlier")
 
 
-def note_stored(record: DraftRecord, folder: str, appended: Appended) -> None:
-    """The server confirmed the APPEND: where it went.  A UID is kept only
+def _record_stored(client, key: str, request: MergeRequest, record: DraftRecord,
+                   folder: str, appended: Appended, earlier: list, **removal) -> None:
+    """``record``'s draft is stored where the server said: remembered so,
+    then the ``earlier`` drafts it replaces removed (``own_drafts.remove``,
+    given ``removal``) and those settled forgotten.  A UID is kept only
     with its UIDVALIDITY (a UID found by a search after a lost reply has
     none, and is found again the same way when needed)."""
     record.stored, record.folder = True, folder
     if appended.uidvalidity is not None and appended.uid is not None:
         record.uidvalidity, record.uid = appended.uidvalidity, appended.uid
+    merge_requests.save(key, request)
+    if earlier:
+        settled = own_drafts.remove(client, folder, earlier, **removal)
+        request.drafts = [d for d in request.drafts if d not in settled]
+        merge_requests.save(key, request)
 
 
 def settle_kept(settings: IMAPSettings, stored: list[tuple[str, StoredDraft]]) -> None:
@@ -201,15 +204,9 @@ def settle_kept(settings: IMAPSettings, stored: list[tuple[str, StoredDraft]]) -
 
 def _settle(client, key: str, request: MergeRequest, message_id: str,
             where: StoredDraft) -> None:
-    folder = where.folder.name
     (kept,) = [d for d in request.drafts if d.message_id == message_id][-1:]
-    note_stored(kept, folder, Appended(None, where.uid))
-    merge_requests.save(key, request)
-    earlier = [d for d in request.drafts if d is not kept]
-    if earlier:
-        settled = own_drafts.remove(client, folder, earlier)
-        request.drafts = [d for d in request.drafts if d not in settled]
-        merge_requests.save(key, request)
+    _record_stored(client, key, request, kept, where.folder.name, Appended(None, where.uid),
+                   [d for d in request.drafts if d is not kept])
 
 
 def next_revision(config, directive: bytes, settings: IMAPSettings, subject: str,

@@ -153,8 +153,9 @@ def logged_in(
     missing password is asked for, once the server has greeted.  (A tunnel
     may be preauthenticated: it is looked up only if needed.)
     The commands ``then`` (or ``then(client)``, once connected) are sent
-    as soon as the login's OK is read; the Login has their replies.  Where the greeting says nothing needed, the login need not
-    wait for it (``TalkFirst``).
+    as soon as the login's OK is read; the Login has their replies.  Where
+    the greeting says nothing needed, the login need not wait for it
+    (``TalkFirst``).
     """
     lookup = (_StoredPassword(settings) if password is None and not settings.tunnel
               else None)

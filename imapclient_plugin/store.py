@@ -49,34 +49,34 @@ class Draft:
     the connection's last use, which may end with LOGOUT.
     ``after_append_is_local`` where that sends the server nothing.
     ``sent_behind_append(client, folder)``: commands that change no mail,
-    to send right behind the APPEND, in its turn; ``after_append`` then
-    gets their replies (else None: it sends them itself)."""
+    to send right behind the APPEND, in its turn; ``after_append`` gets
+    their replies (else None: it sends them itself)."""
 
     data: DraftData
     message_id: str
-    after_append: Optional[Callable[..., None]] = None
+    after_append: Optional[Callable[[object, str, drafts.Appended, Optional[list]],
+                                    None]] = None
     after_append_is_local: bool = False
     sent_behind_append: Optional[Callable[[object, str], list]] = None
 
 
 def store_draft(settings: IMAPSettings, draft: Draft,
-                prepare: Optional[Callable[[object, str, list], Draft]] = None,
-                then: session.Then = (),
+                prepare: Optional[Callable[[object, str], Draft]] = None,
                 ) -> StoredDraft:
     """Connect, log in, find the Drafts folder and append the draft to it.
 
     Stores exactly one copy: if the connection is lost while the outcome of
     the APPEND is unknown, it reconnects once and appends again only if no
-    message with its Message-ID arrived.  ``prepare``, given the client,
-    the folder and the replies to the commands ``then`` (sent with the
-    login), returns the Draft to store instead (brz send's next revision of
-    a merge request depends on what the folder holds).  Without it, and
+    message with its Message-ID arrived.  ``prepare``, given the client
+    and the folder, returns the Draft to store instead (brz send's next
+    revision of a merge request depends on what the folder holds).  Without
+    it, and
     with the folder known, the APPEND may go with the login
     (``_AppendWithLogin``).
     """
     remembered = folder_cache.remembered(settings)
     with_login = None
-    listed_with_login = False
+    then, listed_with_login = (), False
     if prepare is None and (settings.mailbox or remembered):
         with_login = _AppendWithLogin(settings, draft, drafts.find_drafts_folder(
             None, settings.mailbox, remembered))
@@ -102,13 +102,13 @@ def store_draft(settings: IMAPSettings, draft: Draft,
 
 def _store_on(login: session.Login, settings: IMAPSettings, remembered: Optional[str],
               listing: Optional[list], draft: Draft,
-              prepare: Optional[Callable[[object, str, list], Draft]],
+              prepare: Optional[Callable[[object, str], Draft]],
               ) -> StoredDraft:
     client, password = login.client, login.password
     folder = _drafts_folder(client, settings, remembered, listing)
     with session.translated_errors(settings, action="the Drafts folder"):
         if prepare is not None:
-            draft = prepare(client, folder.name, login.pending.replies())
+            draft = prepare(client, folder.name)
         drafts.check_append_limit(client, len(draft.data), settings.host)
 
     def attempt(folder_name: str):
@@ -424,10 +424,8 @@ def _after_append(client, settings: IMAPSettings, folder: str, draft: Draft,
         return
     try:
         with session.translated_errors(settings, action="tidying up", client=client):
-            if behind is None:
-                draft.after_append(client, folder, appended)
-            else:
-                draft.after_append(client, folder, appended, behind.replies())
+            draft.after_append(client, folder, appended,
+                               behind.replies() if behind is not None else None)
     except errors.IMAPDraftError as e:
         trace.warning("The draft is stored, but: %s", e)
 
