@@ -6,15 +6,15 @@ One line per step with what it found; at the first failure, the error
 
 from __future__ import annotations
 
-import socket
-import ssl
 from typing import Callable
 
 from breezy import errors as bzr_errors
 
-from . import drafts, errors, folder_cache, session
+from . import drafts, errors, folder_cache
 from .errors import printable
 from .settings import IMAPSettings, identity, identity_address, read_settings
+from .wire import connection, transport
+from .wire.mailbox import Connection
 
 Write = Callable[[str], None]
 
@@ -31,17 +31,15 @@ def run_checks(config, write: Write) -> bool:
                 settings.username))
             _check_dns(settings, write)
 
-        def report_connection(client) -> None:
-            _report_connection(client, settings, write)
+        def report_link(link: transport.LinkFacts) -> None:
+            _report_link(link, settings, write)
 
-        with session.logged_in(settings, report_connection) as logged_in:
-            client = logged_in.client
+        with connection.logged_in(settings, report_link) as logged_in:
             source = logged_in.password.source if logged_in.password else "-"
             write("ok    login: %s with %s (password from %s)" % (
                 settings.username or "-", logged_in.method, source))
-            with session.translated_errors(settings, action="the Drafts folder"):
-                _check_drafts_folder(client, settings, write)
-                _report_capabilities(client, write)
+            _check_drafts_folder(logged_in, settings, write)
+            _report_capabilities(logged_in, write)
     except errors.IMAPDraftError as e:
         write("FAIL  %s" % e)
         return False
@@ -52,41 +50,33 @@ def run_checks(config, write: Write) -> bool:
 
 
 def _check_dns(settings: IMAPSettings, write: Write) -> None:
-    try:
-        found = socket.getaddrinfo(settings.host, settings.port,
-                                   type=socket.SOCK_STREAM)
-    except socket.gaierror as e:
-        raise errors.ServerNotFound(host=settings.host, reason=e.strerror or str(e))
-    addresses = sorted({address[4][0] for address in found})
-    write("ok    DNS: %s is %s" % (settings.host, ", ".join(addresses)))
+    write("ok    DNS: %s is %s" % (settings.host,
+                                   ", ".join(connection.addresses(settings))))
 
 
-def _report_connection(client, settings: IMAPSettings, write: Write) -> None:
-    if settings.tunnel:
+def _report_link(link: transport.LinkFacts, settings: IMAPSettings, write: Write) -> None:
+    if link.peer is None:
         write("ok    tunnel: the command answered")
         return
-    peer = client._imap.sock.getpeername()
-    write("ok    TCP: connected to %s port %d" % (peer[0], peer[1]))
-    tls = client._imap.sock
-    if isinstance(tls, ssl.SSLSocket):
-        certificate = tls.getpeercert()
-        subject = ", ".join("%s=%s" % pair for rdn in certificate.get("subject", ())
-                            for pair in rdn)
-        write("ok    TLS: %s (%s), certificate %s, valid until %s" % (
-            tls.version(), settings.security, printable(subject) or "(no subject)",
-            printable(certificate.get("notAfter", "?"))))
-    else:
+    write("ok    TCP: connected to %s port %d" % link.peer)
+    if link.tls_version is None:
         write("--    TLS: none (imap_security=none)")
+        return
+    write("ok    TLS: %s (%s), certificate %s, valid until %s" % (
+        link.tls_version, settings.security, printable(link.subject) or "(no subject)",
+        printable(link.not_after)))
 
 
-def _check_drafts_folder(client, settings: IMAPSettings, write: Write) -> None:
+def _check_drafts_folder(logged_in: Connection, settings: IMAPSettings,
+                         write: Write) -> None:
+    listing = logged_in.list_folders()
     if settings.mailbox:
-        if not client.folder_exists(settings.mailbox):
+        if settings.mailbox not in [name for _flags, _delimiter, name in listing]:
             raise errors.MailboxRefused(host=settings.host, mailbox=settings.mailbox,
                                         reason="no such folder")
         write('ok    drafts: "%s" (set by imap_mailbox)' % printable(settings.mailbox))
         return
-    found, to_create = drafts.discover_drafts_folder(client, client.list_folders())
+    found, to_create = drafts.discover_drafts_folder(logged_in, listing)
     if found is None:
         write('ok    drafts: none yet; brz send will create "%s"' % printable(to_create))
         return
@@ -95,9 +85,9 @@ def _check_drafts_folder(client, settings: IMAPSettings, write: Write) -> None:
     write('ok    drafts: "%s" (%s%s)' % (printable(found.name), found.how_found, note))
 
 
-def _report_capabilities(client, write: Write) -> None:
+def _report_capabilities(logged_in: Connection, write: Write) -> None:
     capabilities = [printable(c.decode("ascii", "replace"))
-                    for c in client.capabilities()]
+                    for c in logged_in.capabilities()]
     limits = [c.split("=", 1)[1] for c in capabilities
               if c.upper().startswith("APPENDLIMIT=")]
     write("ok    APPENDLIMIT: %s" % (limits[0] + " bytes" if limits

@@ -12,14 +12,11 @@ from breezy.commands import Command
 from breezy.errors import NotBranchError, UnsupportedFormatError
 from breezy.option import Option
 
-from . import early_connection, errors, keyring_lookup
+from . import errors
 from .errors import printable
 
-# What the commands use (imapclient, email, the plugin's own modules) is
-# imported in ``run``: imap-send first starts preparing the keyring in a
-# child (``keyring_lookup``), which then imports keyring on the other core,
-# and, once its input is read, connecting (``early_connection``), while
-# this process imports the rest.
+# What the commands use (imapclient, email, keyring) is imported in ``run``:
+# Breezy imports this module to list or document the commands.
 
 
 class cmd_imap_send(Command):
@@ -51,22 +48,12 @@ class cmd_imap_send(Command):
     takes_args = ["file+"]
 
     def run(self, file_list):
-        config = _config_stack()
-        if not any(config.get(name) for name in NOT_FROM_KEYRING):
-            keyring_lookup.prefetch(in_child=True)
-        try:
-            self._store(config, file_list)
-        finally:
-            early_connection.discard()
-            keyring_lookup.finish()
-
-    def _store(self, config: _config.Stack, file_list: list) -> None:
         from .settings import identity, identity_address, read_settings
 
+        config = _config_stack()
         sender = identity(config)
         settings = read_settings(config, identity_address(sender))
         contents = [(path, _read(path)) for path in file_list]
-        early_connection.start(settings)  # connecting while the rest is imported
         from .inputs import messages_from
         from .store import Draft, report_stored, store_drafts
 
@@ -89,10 +76,6 @@ class cmd_imap_send(Command):
                 trace.note("Removed %s.", path)
 
 
-# Where one is set, the password does not come from the keyring.
-NOT_FROM_KEYRING = ("imap_password_command", "imap_oauth2_token_command", "imap_tunnel")
-
-
 class cmd_imap_folders(Command):
     __doc__ = """List the folders of the IMAP account, and where drafts go.
 
@@ -104,15 +87,14 @@ class cmd_imap_folders(Command):
     encoding_type = "replace"
 
     def run(self):
-        from . import drafts, session
+        from . import drafts
+        from .wire.connection import logged_in
 
         settings = _settings()
-        with session.logged_in(settings) as login:
-            client = login.client
-            with session.translated_errors(settings, action="listing the folders"):
-                listing = client.list_folders()
-                target, to_create = drafts.planned_drafts_folder(
-                    client, settings.mailbox, listing)
+        with logged_in(settings) as connection:
+            listing = connection.list_folders()
+            target, to_create = drafts.planned_drafts_folder(
+                connection, settings.mailbox, listing)
         for flags, _delimiter, name in listing:
             special = [f.decode("ascii", "replace") for f in flags
                        if f.lower() in SPECIAL_USE_FLAGS]  # known, so printable
@@ -162,49 +144,31 @@ class cmd_imap_login(Command):
                             help="Delete the stored password from the keyring.")]
 
     def run(self, forget=False):
-        import keyring
-        from keyring.errors import KeyringError, PasswordDeleteError
-
-        from . import credentials, session
+        from . import credentials, system_keyring
+        from .wire.connection import logged_in
 
         settings = _settings()
         if forget:
-            try:
-                keyring.delete_password(settings.host, settings.username)
-            except PasswordDeleteError:
+            if system_keyring.delete(settings.host, settings.username):
+                trace.note("Deleted the password for %s on %s from the keyring.",
+                           settings.username, settings.host)
+            else:
                 trace.note("No password for %s on %s is in the keyring.",
                            settings.username, settings.host)
-                return
-            except KeyringError as e:
-                raise errors.NoUsableKeyring(reason=str(e))
-            trace.note("Deleted the password for %s on %s from the keyring.",
-                       settings.username, settings.host)
             return
-        backend = _usable_keyring()
+        backend = system_keyring.usable_backend()
+        if backend is None:
+            raise errors.NoUsableKeyring(reason="no keyring backend is available")
         value = credentials.ask_password(settings)
         if not value:
             raise errors.NoPassword(host=settings.host, user=settings.username,
                                     keyring="not stored yet")
         password = credentials.Password(value, credentials.PROMPT)
-        with session.logged_in(settings, password=password):
+        with logged_in(settings, password=password):
             pass  # logging in is the check
-        try:
-            keyring.set_password(settings.host, settings.username, value)
-        except KeyringError as e:
-            raise errors.NoUsableKeyring(reason=str(e))
+        system_keyring.store(settings.host, settings.username, value)
         trace.note("Logged in to %s as %s; the password is in the keyring (%s).",
-                   settings.host, settings.username, type(backend).__module__)
-
-
-def _usable_keyring():
-    """The keyring backend, or NoUsableKeyring before anything is asked."""
-    import keyring
-    from keyring.backends import fail
-
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring):
-        raise errors.NoUsableKeyring(reason="no keyring backend is available")
-    return backend
+                   settings.host, settings.username, backend)
 
 
 def _settings():

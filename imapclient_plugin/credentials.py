@@ -13,7 +13,7 @@ from typing import Optional
 from breezy import config as _config
 from breezy import trace, ui
 
-from . import errors, keyring_backend, keyring_lookup
+from . import errors, system_keyring
 from .errors import printable
 from .settings import IMAPSettings
 
@@ -49,7 +49,7 @@ def stored_password(settings: IMAPSettings) -> tuple[Optional[Password], str]:
                               "password", settings.timeout)
         source, keyring_state = COMMAND, "unused"
     else:
-        value, keyring_state = keyring_lookup.look_up(settings.host, settings.username)
+        value, keyring_state = system_keyring.look_up(settings.host, settings.username)
         source = KEYRING
     if not value:
         value, source = _from_authentication_conf(settings), AUTHENTICATION_CONF
@@ -70,13 +70,7 @@ def prompted_password(settings: IMAPSettings, keyring_state: str) -> Password:
 
 def offer_to_store(settings: IMAPSettings, password: Password) -> None:
     """After a login with a typed password, offer to keep it in the keyring."""
-    if password.source != PROMPT:
-        return
-    import keyring
-    from keyring.backends import fail
-
-    keyring_backend.prepare()
-    if isinstance(keyring.get_keyring(), fail.Keyring):
+    if password.source != PROMPT or system_keyring.usable_backend() is None:
         return
     if not ui.ui_factory.get_boolean(
         "Store the password for %s on %s in the keyring"
@@ -84,12 +78,9 @@ def offer_to_store(settings: IMAPSettings, password: Password) -> None:
     ):
         return
     try:
-        keyring.set_password(settings.host, settings.username, password.value)
-    except Exception as e:  # any backend failure: the draft is stored anyway
-        # The backend's own words, never the password, were it to quote it.
-        reason = str(e).replace(password.value, "<password>") if password.value else str(e)
-        trace.warning("Could not store the password in the keyring (%s): %s.",
-                      type(e).__name__, printable(reason) or "no reason given")
+        system_keyring.store(settings.host, settings.username, password.value)
+    except errors.NoUsableKeyring as e:  # the draft is stored anyway
+        trace.warning("Could not store the password in the keyring (%s).", e.reason)
     else:
         trace.note("Password stored in the keyring.")
 

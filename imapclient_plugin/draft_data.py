@@ -41,37 +41,9 @@ class SplicedDraft:
         yield self.tail
 
 
-class ReadAhead:
-    """A draft read once, whose first slices (about ``limit`` bytes) can be
-    made ahead (``make_ahead``) while a reply is awaited, so that its
-    upload starts with them ready."""
-
-    def __init__(self, data: DraftData, limit: int) -> None:
-        self._size, self._limit = len(data), limit
-        self._rest = iter(slices(data))
-        self._ready: list = []
-
-    def __len__(self) -> int:
-        return self._size
-
-    def make_ahead(self) -> None:
-        made = sum(len(piece) for piece in self._ready)
-        while made < self._limit:
-            piece = next(self._rest, None)
-            if piece is None:
-                return
-            self._ready.append(piece)
-            made += len(piece)
-
-    def slices(self) -> Iterator[bytes]:
-        ready, self._ready = self._ready, []
-        yield from ready
-        yield from self._rest
-
-
 SPLICE_FROM = 1 << 20
 # A draft: ``bytes`` or ``bytearray`` up to SPLICE_FROM, else made as read.
-DraftData = Union[bytes, bytearray, SplicedDraft, ReadAhead]
+DraftData = Union[bytes, bytearray, SplicedDraft]
 SLICE = 1 << 20
 
 

@@ -9,25 +9,16 @@ from __future__ import annotations
 
 from typing import Optional
 
-from breezy import trace
 from breezy.config import CredentialStore
 
-from . import keyring_backend
+from . import system_keyring
 
 
 class KeyringCredentialStore(CredentialStore):
     __doc__ = """The system keyring (service: the host, user: the user)."""
 
     def decode_password(self, credentials: dict) -> Optional[str]:
-        import keyring
-
         host, user = credentials.get("host"), credentials.get("user")
         if not host or not user:
             return None
-        try:
-            keyring_backend.prepare()
-            return keyring.get_password(host, user)
-        except Exception as e:  # no backend, locked, broken: Breezy asks
-            trace.mutter("imapclient: keyring credential store: %s",
-                         type(e).__name__)
-            return None
+        return system_keyring.look_up(host, user)[0]  # none: Breezy asks

@@ -12,7 +12,7 @@ from __future__ import annotations
 from breezy import trace
 from breezy.mail_client import MailClient
 
-from . import early_connection, errors, heap
+from . import errors, heap
 from .directive import without_bundle
 from .draft_data import DraftData
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
@@ -62,7 +62,6 @@ class IMAPDraftClient(MailClient):
         try:
             with signals_raise():
                 settings = read_settings(self.config, identity_address(sender))
-                early_connection.start(settings)  # connecting while _store imports
                 try:
                     stored = self._store(settings, fields, to, subject, message, data)
                 except errors.DraftTooBig as too_big:
@@ -88,8 +87,6 @@ class IMAPDraftClient(MailClient):
             trace.note("The message was kept in %s",
                        keep_unsent(self._latest(data), basename))
             raise
-        finally:
-            early_connection.discard()
         from .store import report_stored  # imported by _store already
 
         report_stored(settings, stored)

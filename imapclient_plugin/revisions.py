@@ -19,14 +19,15 @@ from typing import Optional
 
 from breezy import trace
 
-from . import changes, errors, merge_requests, own_drafts, sent_copies, session
+from . import changes, errors, merge_requests, own_drafts, sent_copies
 from .draft_data import DraftData
-from .drafts import Appended
 from .errors import printable
 from .merge_requests import DraftRecord, MergeRequest, SentRecord
 from .message import build_draft, draft_bytes
 from .settings import IMAPSettings
 from .store import Draft, StoredDraft
+from .wire.connection import logged_in
+from .wire.mailbox import Appended, Connection
 
 TARGET_BRANCH = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
 MERGE_TAG = re.compile(r"^\[MERGE( v\d+)?\] ?")
@@ -91,21 +92,21 @@ class NextRevision:
             self._build(folder=None)
         return self.data
 
-    def prepare(self, client, folder: str) -> Draft:
+    def prepare(self, connection: Connection, folder: str) -> Draft:
         """The draft, once ``folder`` (the Drafts folder in use) shows
         which remembered drafts are still unsent."""
-        self.thread = self._thread_for(client, folder)
+        self.thread = self._thread_for(connection, folder)
         self._build(folder)
         return Draft(self.data, self.message_id, self._stored,
                      after_append_is_local=not self.replaces,
                      sent_behind_append=self._checks if self.replaces else None)
 
-    def _checks(self, client, folder: str) -> list[bytes]:
-        return own_drafts.checks_before_removal(client, folder, self.replaces)
+    def _checks(self, connection: Connection, folder: str) -> list[bytes]:
+        return own_drafts.checks_before_removal(connection, folder, self.replaces)
 
-    def _thread_for(self, client, folder: str) -> Thread:
+    def _thread_for(self, connection: Connection, folder: str) -> Thread:
         request = self.request
-        looks = own_drafts.look(client, folder, request.drafts)
+        looks = own_drafts.look(connection, folder, request.drafts)
         for record, found in zip(request.drafts, looks):
             if found.state == own_drafts.LEFT:
                 own_drafts.say_left(record, folder, found.why)
@@ -116,7 +117,7 @@ class NextRevision:
         sent = request.sent
         if gone:
             newest = gone[-1]
-            copy = sent_copies.find_sent(client, newest, MERGE_TAG.sub("", self.subject))
+            copy = sent_copies.find_sent(connection, newest, MERGE_TAG.sub("", self.subject))
             if copy is not None:
                 sent = SentRecord(copy.message_id, newest.version, newest.references,
                                   copy.subject, copy.day, newest.revisions)
@@ -154,11 +155,11 @@ class NextRevision:
         self.request.drafts.append(self.new)
         merge_requests.save(self.key, self.request)
 
-    def _stored(self, client, folder: str, appended: Appended,
+    def _stored(self, connection: Connection, folder: str, appended: Appended,
                 checked: Optional[list] = None) -> None:
         """Stored: remembered where, then the drafts it replaces removed
         (``checked``: the replies to their checks, sent behind the APPEND)."""
-        _record_stored(client, self.key, self.request, self.new, folder, appended,
+        _record_stored(connection, self.key, self.request, self.new, folder, appended,
                        self.replaces, last_use=True, replies=checked)
         if self.thread.sent is not None:
             trace.note('Draft saved as v%d, a reply to "%s" sent %s.',
@@ -166,7 +167,7 @@ class NextRevision:
                        self.thread.sent.day or "earlier")
 
 
-def _record_stored(client, key: str, request: MergeRequest, record: DraftRecord,
+def _record_stored(connection: Connection, key: str, request: MergeRequest, record: DraftRecord,
                    folder: str, appended: Appended, earlier: list, **removal) -> None:
     """``record``'s draft is stored where the server said: remembered so,
     then the ``earlier`` drafts it replaces removed (``own_drafts.remove``,
@@ -178,7 +179,7 @@ def _record_stored(client, key: str, request: MergeRequest, record: DraftRecord,
         record.uidvalidity, record.uid = appended.uidvalidity, appended.uid
     merge_requests.save(key, request)
     if earlier:
-        settled = own_drafts.remove(client, folder, earlier, **removal)
+        settled = own_drafts.remove(connection, folder, earlier, **removal)
         request.drafts = [d for d in request.drafts if d not in settled]
         merge_requests.save(key, request)
 
@@ -194,18 +195,17 @@ def settle_kept(settings: IMAPSettings, stored: list[tuple[str, StoredDraft]]) -
     if not owned:
         return
     try:
-        with session.logged_in(settings) as login, session.translated_errors(
-                settings, action="replacing the earlier drafts", client=login.client):
+        with logged_in(settings) as connection:
             for message_id, where, (key, request) in owned:
-                _settle(login.client, key, request, message_id, where)
+                _settle(connection, key, request, message_id, where)
     except errors.IMAPDraftError as e:
         trace.warning("The draft is stored, but: %s", e)
 
 
-def _settle(client, key: str, request: MergeRequest, message_id: str,
+def _settle(connection: Connection, key: str, request: MergeRequest, message_id: str,
             where: StoredDraft) -> None:
     (kept,) = [d for d in request.drafts if d.message_id == message_id][-1:]
-    _record_stored(client, key, request, kept, where.folder.name, Appended(None, where.uid),
+    _record_stored(connection, key, request, kept, where.folder.name, Appended(None, where.uid),
                    [d for d in request.drafts if d is not kept])
 
 

@@ -21,8 +21,10 @@ import itertools
 import quopri
 from typing import Iterator, NamedTuple, Optional
 
-from . import drafts
+from . import errors
 from .merge_requests import DraftRecord, is_message_id
+from .wire import mailbox
+from .wire.mailbox import Connection
 
 SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent",
               "INBOX/Sent", "[Gmail]/Sent Mail", "[Google Mail]/Sent Mail")
@@ -38,59 +40,63 @@ class SentCopy(NamedTuple):
     day: str
 
 
-def find_sent(client, record: DraftRecord, subject: str) -> Optional[SentCopy]:
+def find_sent(connection: Connection, record: DraftRecord,
+              subject: str) -> Optional[SentCopy]:
     """The sent copy of ``record``'s draft (brz's subject ``subject``),
     or None.  Leaves a sent folder EXAMINEd, or none selected."""
-    listing = client.list_folders()
-    gmail = client.has_capability(drafts.GMAIL_EXTENSION)
+    listing = connection.list_folders()
+    gmail = connection.is_gmail
     folders = _flagged(listing, b"\\all") if gmail else _sent_folders(listing)
     for folder in folders:
-        if drafts.select(client, folder, readonly=True) is None:
+        if connection.select(folder, readonly=True) is None:
             continue
-        found = (_gmail_search(client, record.message_id) if gmail
-                 else _with_message_id(client, record.message_id))
+        found = (_gmail_search(connection, folder, record.message_id) if gmail
+                 else _with_message_id(connection, folder, record.message_id))
         if not found and record.token:
-            found = _by_directive(client, record, subject)
+            found = _by_directive(connection, folder, record, subject)
         if found:
-            return _copy(client, found[-1])
+            return _copy(connection, folder, found[-1])
     return None
 
 
-def _with_message_id(client, message_id: str) -> list[int]:
-    return drafts.with_message_id(
-        client, client.search(["HEADER", "Message-ID", message_id]), message_id)
+def _with_message_id(connection: Connection, folder: str, message_id: str) -> list[int]:
+    uids = connection.search(["HEADER", "Message-ID", message_id], folder=folder)
+    return connection.with_message_id(uids, message_id, folder)
 
 
-def _gmail_search(client, message_id: str) -> list[int]:
+def _gmail_search(connection: Connection, folder: str, message_id: str) -> list[int]:
     """X-GM-RAW with GMail's documented rfc822msgid: operator, confirmed
     exactly (a search engine's match is not an equality)."""
     query = "rfc822msgid:" + message_id.strip().strip("<>")
-    return drafts.with_message_id(client, client.gmail_search(query, charset=None),
-                                  message_id)
+    return connection.with_message_id(connection.gmail_search(query, folder),
+                                      message_id, folder)
 
 
-def _by_directive(client, record: DraftRecord, subject: str) -> list[int]:
+def _by_directive(connection: Connection, folder: str, record: DraftRecord,
+                  subject: str) -> list[int]:
     """The second key: see the module's docstring."""
     since = _day_before(record.day)
     criteria = ["SINCE", since] if since else ["ALL"]
-    uids = _search(client, criteria + ["SUBJECT", subject.strip()]) if subject.strip() \
-        else []
+    uids = _search(connection, folder, criteria + ["SUBJECT", subject.strip()]) \
+        if subject.strip() else []
     if not uids:
-        uids = client.search(criteria)
+        uids = connection.search(criteria, folder=folder)
     revision_line, timestamp_line = directive_lines(record.token)
     for uid in sorted(uids, reverse=True)[:CANDIDATES]:
-        for text in _part_starts(client, uid):
+        for text in _part_starts(connection, folder, uid):
             if revision_line in text and timestamp_line in text:
                 return [uid]
     return []
 
 
-def _search(client, criteria: list) -> list[int]:
+def _search(connection: Connection, folder: str, criteria: list) -> list[int]:
     """SEARCH, UTF-8 where the criteria need it; nothing if refused."""
     ascii_only = all(isinstance(c, str) and c.isascii() or not isinstance(c, str)
                      for c in criteria)
-    return drafts.refused_as_none(lambda: client.search(
-        criteria, charset=None if ascii_only else "UTF-8")) or []
+    try:
+        return connection.search(criteria, None if ascii_only else "UTF-8", folder)
+    except errors.ServerRefused:
+        return []
 
 
 def directive_token(directive: bytes) -> str:
@@ -112,16 +118,17 @@ def directive_lines(token: str) -> tuple[bytes, bytes]:
             b"# timestamp: " + timestamp.encode("utf-8"))
 
 
-def _part_starts(client, uid: int) -> Iterator[bytes]:
+def _part_starts(connection: Connection, folder: str, uid: int) -> Iterator[bytes]:
     """The start of each leaf part of message ``uid``, decoded."""
-    structure = client.fetch([uid], ["BODYSTRUCTURE"]).get(uid, {}).get(b"BODYSTRUCTURE")
+    structure = connection.fetch([uid], ["BODYSTRUCTURE"], folder).get(uid, {}).get(
+        b"BODYSTRUCTURE")
     if structure is None:
         return
     sections = list(itertools.islice(_leaves(structure), MAX_PARTS))
     wanted = ["BODY.PEEK[%s]<0.%d>" % (section, PART_START) for section, _ in sections]
-    fetched = client.fetch([uid], wanted).get(uid, {})
+    fetched = connection.fetch([uid], wanted, folder).get(uid, {})
     for section, encoding in sections:
-        yield _decoded_part(drafts.fetch_item(fetched, b"BODY[%s]" % section.encode("ascii")),
+        yield _decoded_part(mailbox.fetch_item(fetched, b"BODY[%s]" % section.encode("ascii")),
                             encoding)
 
 
@@ -151,10 +158,10 @@ def _decoded_part(data: bytes, encoding: bytes) -> bytes:
     return data
 
 
-def _copy(client, uid: int) -> Optional[SentCopy]:
+def _copy(connection: Connection, folder: str, uid: int) -> Optional[SentCopy]:
     """The sent copy's Message-ID, subject and day; None where the server
     does not say its Message-ID (there is then nothing to reply to)."""
-    envelope = client.fetch([uid], ["ENVELOPE"]).get(uid, {}).get(b"ENVELOPE")
+    envelope = connection.fetch([uid], ["ENVELOPE"], folder).get(uid, {}).get(b"ENVELOPE")
     if envelope is None:
         return None
     message_id = (envelope.message_id or b"").decode("ascii", "replace").strip()

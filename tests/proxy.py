@@ -423,38 +423,33 @@ class HideFirstSearchHit(Faults):
         return line
 
 
-class RefuseUidExpunge(Faults):
-    """UID EXPUNGE is refused (a server whose policy keeps deleted mail)."""
-
-    def from_client(self, chunk: bytes) -> bytes:
-        expunge = re.match(rb"^(\S+) UID EXPUNGE ", chunk, re.IGNORECASE)
-        if expunge:
-            raise Reply(expunge.group(1) + b" NO [CANNOT] Expunging is not allowed\r\n")
-        return chunk
-
-
 SELECT_COMMAND = re.compile(rb"^(\S+) (SELECT|EXAMINE) (.*)\r\n$", re.IGNORECASE)
+LEAVE_COMMAND = re.compile(rb"^\S+ (UNSELECT|CLOSE)\r\n$", re.IGNORECASE)
 APPEND_TO = re.compile(rb"^(\S+) APPEND (\"[^\"]*\"|\S+)", re.IGNORECASE)
 
 
 class CourierReadOnlyRule(Faults):
     """Courier-IMAP's rule on Dovecot: an APPEND to the mailbox this
-    session has EXAMINEd is refused (SELECT is fine)."""
+    session has EXAMINEd (and not left: UNSELECT, CLOSE) is refused
+    (SELECT is fine)."""
 
     def __init__(self) -> None:
         self.examined: Optional[bytes] = None
         self.refused = 0
 
     def from_client(self, chunk: bytes) -> bytes:
-        selected = SELECT_COMMAND.match(chunk)
-        if selected:
-            examined = selected.group(2).upper() == b"EXAMINE"
-            self.examined = selected.group(3).strip(b'"') if examined else None
-        append = APPEND_TO.match(chunk)
-        if append and self.examined == append.group(2).strip(b'"'):
-            self.refused += 1
-            raise Reply(append.group(1)
-                        + b" NO Current box is selected READ-ONLY.\r\n")
+        for line in chunk.split(b"\r\n"):  # pipelined commands come together
+            selected = SELECT_COMMAND.match(line + b"\r\n")
+            if selected:
+                examined = selected.group(2).upper() == b"EXAMINE"
+                self.examined = selected.group(3).strip(b'"') if examined else None
+            if LEAVE_COMMAND.match(line + b"\r\n"):
+                self.examined = None
+            append = APPEND_TO.match(line)
+            if append and self.examined == append.group(2).strip(b'"'):
+                self.refused += 1
+                raise Reply(append.group(1)
+                            + b" NO Current box is selected READ-ONLY.\r\n")
         return chunk
 
 

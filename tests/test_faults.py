@@ -9,7 +9,7 @@ import time
 
 import keyring
 
-from ..imapclient_plugin.draft_data import SPLICE_FROM, ReadAhead
+from ..imapclient_plugin.draft_data import SPLICE_FROM
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
@@ -94,14 +94,14 @@ class TestFaultsAroundAppend(ProxiedDovecotTestCase):
 
     def test_over_quota(self):
         self.assertRefused(b"NO [OVERQUOTA] Quota exceeded (mailbox is full)",
-                           'refused storing the draft in "Drafts"', "OVERQUOTA")
+                           'refused APPEND (folder "Drafts")', "OVERQUOTA")
 
     def test_too_big(self):
         self.assertRefused(b"NO [TOOBIG] Message too large", "[TOOBIG]")
 
     def test_bad(self):
         self.assertRefused(b"BAD Error in IMAP command APPEND", "BAD",
-                           'refused storing the draft in "Drafts"')
+                           'refused APPEND (folder "Drafts")')
 
     def test_trycreate(self):
         self.assertRefused(b"NO [TRYCREATE] Mailbox doesn't exist: Drafts",
@@ -131,29 +131,12 @@ class TestFaultsAroundABigAppend(TestFaultsAroundAppend):
         self.assertPathExists("trunk/big.bin")
 
 
-class TestBigAppendWithLogin(TestFaultsAroundABigAppend):
-    """The folder known: the APPEND command goes with the login, and the
-    big draft's first slices are made while the login's reply is awaited."""
+class TestBigAppendToAKnownFolder(TestFaultsAroundABigAppend):
+    """The folder known: the APPEND goes as soon as the login's OK is read."""
 
     def through_proxy(self, faults, receive_buffer=None, **options) -> RewritingProxy:
         return super().through_proxy(faults, receive_buffer,
                                      imap_mailbox="Drafts", **options)
-
-    def test_made_ahead_while_the_login_is_awaited(self):
-        made = []
-        make_ahead = ReadAhead.make_ahead
-
-        def recording(ahead):
-            make_ahead(ahead)
-            made.append(sum(len(piece) for piece in ahead._ready))
-
-        self.overrideAttr(ReadAhead, "make_ahead", recording)
-        counter = CountCommands()
-        self.through_proxy(lambda n: counter)
-        self.send()
-        self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"], counter.commands)
-        (_flags, raw), = self.drafts()
-        self.assertEqual([len(raw)], made)  # all of it: less than READ_AHEAD
 
 
 class TestFirstSend(ProxiedDovecotTestCase):
@@ -254,7 +237,7 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
                          [parse(raw)["Subject"] for _f, raw in self.drafts()])
 
 
-class TestAppendWithLogin(TestFaultsAroundAppend):
+class TestAppendToAKnownFolder(TestFaultsAroundAppend):
     """With the folder known and SASL-IR and LITERAL+ offered, the APPEND
     and LOGOUT go in one turn once the login's OK came (the command alone,
     where the server must ask for the draft), never behind the login
@@ -296,16 +279,13 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
         self.assertEqual([], self.drafts())
         self.assertNotContainsString(self.get_log(), "wrong password")
 
-    def test_draft_with_a_login_line_waits_for_the_server(self):
+    def test_draft_with_a_login_line_is_stored_as_text(self):
         self.through_proxy(lambda n: Faults())
         self.run_bzr(["-Dimap", "send", "../trunk", "--body",
                       "Hello\na1 LOGIN mallory secret\n"], working_dir="feature")
-        log = self.get_log()
-        # The literal only once asked for.
-        self.assertContainsRe(fixtures.turn_after_login(self, log),
-                              r"imap C: \S+ APPEND [^\n]*\{\d+\}\n$")
-        self.assertContainsRe(log, r"imap C: \S+ APPEND [^\n]*\{\d+\}\n"
-                                   r"[^\n]*imap S: \+ [^\n]*\n[^\n]*imap C: <literal")
+        # Only once logged in, as a literal the server parses (LITERAL+).
+        self.assertContainsRe(fixtures.turn_after_login(self, self.get_log()),
+                              r"imap C: \S+ APPEND [^\n]*\{\d+\+\}\n")
         (_flags, raw), = self.drafts()
         self.assertIn(b"a1 LOGIN mallory secret", raw)
 
@@ -317,22 +297,20 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
                              " confirm storing it within 1 seconds")
         self.assertEqual(1, proxy.connections)
 
-    def test_login_goes_before_a_greeting_without_capabilities(self):
+    def test_greeting_without_capabilities_is_waited_for(self):
         # GMail's way: no capabilities in the greeting, LITERAL-.  The first
-        # connection asks for them; the next sends the login before the
-        # greeting (it would tell nothing), the APPEND once logged in, and a
-        # 10 KB draft as a synchronising literal, once the server asks.
+        # connection asks for them; the next takes them as remembered, waits
+        # for the greeting all the same, and sends a 10 KB draft as a
+        # synchronising literal, once the server asks.
         self.commit_big_file(6000)
         counters = [GreetingWhenSpokenTo() for _ in range(2)]
         self.through_proxy(lambda n: counters[n], imap_revisions="False")
         self.send()
         self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
-        self.assertEqual([False, True], [c.spoke_first for c in counters])
+        self.assertEqual([False, False], [c.spoke_first for c in counters])
         self.assertEqual([b"CAPABILITY", b"AUTHENTICATE", b"APPEND", b"LOGOUT"],
                          counters[0].commands)
         self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"], counters[1].commands)
-        self.assertContainsRe(self.get_log(), r"imap C: \S+ AUTHENTICATE PLAIN <cred"
-                              r"[^\n]*\n[^\n]*imap S: \* OK [^\n]*\n")
         self.assertContainsRe(fixtures.turn_after_login(self, self.get_log()),
                               r"^[^\n]*imap C: \S+ APPEND [^\n]*\{\d{5}\}\n$")
         self.assertEqual(2, len(self.drafts()))
@@ -341,28 +319,13 @@ class TestAppendWithLogin(TestFaultsAroundAppend):
             self.assertIn(b"# Begin bundle", bundle)
             self.assertGreater(len(bundle), 6000)
 
-    def test_server_that_will_not_hear_a_client_before_greeting_it(self):
-        # It cuts off a client that talks first: the login is sent again,
-        # after the greeting, on a new connection; later sends wait for it.
-        counters = [GreetingWhenSpokenTo(refuse=True) for _ in range(4)]
-        proxy = self.through_proxy(lambda n: counters[n], imap_revisions="False")
-        self.send()
-        _, err = self.send()
-        self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 2\)')
-        self.assertEqual([False, True, False], [c.spoke_first for c in counters[:3]])
-        self.send()
-        self.assertEqual(4, proxy.connections)
-        self.assertFalse(counters[3].spoke_first)
-        self.assertEqual(3, len(self.drafts()))
-
-    def test_login_refused_before_the_greeting(self):
+    def test_login_refused_with_remembered_capabilities(self):
         counters = [GreetingWhenSpokenTo() for _ in range(3)]
         proxy = self.through_proxy(lambda n: counters[n], imap_revisions="False")
         self.send()
         keyring.set_password("127.0.0.1", USER, "not the password")
         _, err = self.send(retcode=3)
         self.assertContainsRe(err, r"(?s)refused the login.*kept in")
-        self.assertTrue(counters[1].spoke_first)
         # The capabilities are checked on a new connection: unchanged.
         self.assertEqual(3, proxy.connections)
         self.assertEqual([b"CAPABILITY"], counters[2].commands[:1])

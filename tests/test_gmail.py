@@ -17,6 +17,8 @@ from .fixtures import PASSWORD, USER
 from .fixtures import parse
 from .gmail_front import GMailProfile
 from .proxy import CountCommands, RewritingProxy
+from .test_settings import settings_from
+from ..imapclient_plugin.wire import mailbox
 
 LINK = "https://mail.google.com/mail/?authuser=alice#search/rfc822msgid%%3A%s"
 
@@ -76,33 +78,36 @@ class TestGMailOverTLS(fixtures.SendTestCase):
                        imap_username=USER, imap_ca_certs=ca.path, imap_mailbox="Drafts",
                        imap_revisions="False")
 
-    def test_login_goes_with_the_handshakes_last_turn(self):
+    def test_remembered_capabilities_spare_a_turn(self):
         self.send()  # learns the capabilities
-        _, err = self.send()
+        _, err = self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
         self.assertContainsString(err, "Open it: ")
-        # The login and the APPEND went before the greeting, the draft only
-        # once asked for (nothing GMail would refuse).
-        self.assertEqual([False, True], self.front.spoke_first)
+        # The greeting waited for (nothing is said before it), no
+        # CAPABILITY asked, the draft only once asked for (nothing GMail
+        # would refuse).
+        self.assertEqual([False, False], self.front.spoke_first)
+        self.assertNotContainsRe(self.get_log(), r"imap C: \S+ CAPABILITY")
         self.assertEqual([], self.front.violations)
         self.assertEqual(2, len(self.server.messages(USER, "Drafts")))
 
 
-class GMailCapabilities:
+class GMailCapabilities(mailbox.Connection):
     """GMail's capabilities, for what cannot be made real here: its limits."""
+
+    def __init__(self):
+        super().__init__(None, settings_from("imap_server = imaps://imap.gmail.com\n"),
+                         None, "")
 
     def capabilities(self):
         return (b"IMAP4REV1", b"X-GM-EXT-1", b"APPENDLIMIT=35651584")
-
-    def has_capability(self, name):
-        return name.upper().encode() in self.capabilities()
 
 
 class TestGMailLimit(tests.TestCase):
 
     def test_gmail_stores_but_does_not_send_over_25_mb(self):
-        from ..imapclient_plugin import drafts, errors
+        from ..imapclient_plugin import errors
 
-        drafts.check_append_limit(GMailCapabilities(), 25_000_000, "imap.gmail.com")
-        e = self.assertRaises(errors.DraftTooBig, drafts.check_append_limit,
-                              GMailCapabilities(), 25_000_001, "imap.gmail.com")
+        GMailCapabilities().check_append_limit(25_000_000)
+        e = self.assertRaises(errors.DraftTooBig,
+                              GMailCapabilities().check_append_limit, 25_000_001)
         self.assertContainsString(str(e), "GMail sends no bigger message")

@@ -116,7 +116,7 @@ class TestServerText(ProxiedDovecotTestCase):
         self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
         err = self.run_bzr(["imap-folders"], retcode=3)[1]
         self.assertContainsRe(err, "^brz: ERROR: The IMAP server 127.0.0.1 sent a"
-                              " reply that is not valid IMAP during listing")
+                              " reply that is not valid IMAP during LIST")
         self.assertNotContainsString(err, "Traceback")
 
     def test_list_line_without_a_name(self):

@@ -8,7 +8,7 @@ import os
 from breezy import tests
 
 from ..imapclient_plugin import unsent
-from ..imapclient_plugin.draft_data import SPLICE_FROM, ReadAhead, SplicedDraft, whole
+from ..imapclient_plugin.draft_data import SPLICE_FROM, SplicedDraft, whole
 from ..imapclient_plugin.message import (
     BASE64_LINE_BYTES, MAX_LINE_OCTETS, PIECE_LINES, InvalidAddress, _Payload, build_draft,
     draft_bytes, is_clean_text)
@@ -248,15 +248,6 @@ class TestSplicedDraft(tests.TestCaseInTempDir):
             part = attachment_of(parse(whole_draft))
             self.assertEqual(directive, decoded_attachment(part))
             self.assertNotIn(b"brz-imapclient-", whole_draft)
-
-    def test_made_ahead_up_to_its_limit(self):
-        data = self.draft(os.urandom(5000000))
-        ahead = ReadAhead(data, 2 << 20)
-        ahead.make_ahead()
-        ready = sum(len(piece) for piece in ahead._ready)
-        self.assertTrue(2 << 20 <= ready < 4 << 20, ready)
-        self.assertEqual(len(data), len(ahead))
-        self.assertEqual(bytes(data), b"".join(ahead.slices()))
 
     def test_kept_on_disk_whole(self):
         self.overrideEnv("XDG_CACHE_HOME", os.path.abspath("cache"))

@@ -216,8 +216,8 @@ class TestPasswordSources(fixtures.SendTestCase):
         fixtures.use_keyring(self, Refusing())
         _, err = self.send(stdin=PASSWORD + "\ny\n")
         self.assertContainsString(
-            err, "Could not store the password in the keyring (ValueError): cannot"
-            " store '<password>': the collection is locked.")
+            err, "Could not store the password in the keyring (ValueError: cannot"
+            " store '<password>': the collection is locked).")
         self.assertNotContainsString(err, PASSWORD)
         self.assertNotContainsString(self.get_log(), PASSWORD)
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
@@ -437,7 +437,7 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         self.use_dovecot(dovecot_options={"quota_kilobytes": 1})
         _, err = self.send(retcode=3)
         self.assertNotStored(
-            err, 'The IMAP server 127.0.0.1 refused storing the draft in "Drafts"',
+            err, 'The IMAP server 127.0.0.1 refused APPEND (folder "Drafts"): [OVERQUOTA]',
             "OVERQUOTA")
 
     def test_draft_over_the_append_limit_is_not_uploaded(self):

@@ -141,7 +141,7 @@ class TestBadSettings(tests.TestCase):
 class TestPlaintextWarning(tests.TestCase):
 
     def warnings_for(self, text):
-        from ..imapclient_plugin import session
+        from ..imapclient_plugin.wire import connection as session
 
         warnings = []
         self.overrideAttr(session.trace, "warning",
@@ -165,7 +165,7 @@ class TestPlaintextWarning(tests.TestCase):
 class TestLoginQuoting(tests.TestCase):
 
     def test_user_name_is_an_imap_quoted_string(self):
-        from ..imapclient_plugin.session import _quoted
+        from ..imapclient_plugin.wire.login import _quoted
 
         self.assertEqual('"j \\"q\\" public"', _quoted('j "q" public'))
         self.assertEqual('"back\\\\slash"', _quoted("back\\slash"))

@@ -14,7 +14,7 @@ from typing import Optional
 
 from breezy import debug, trace
 
-from .errors import printable
+from ..errors import printable
 
 DEBUG_FLAG = "imap"
 MAX_SHOWN = 300

@@ -1,4 +1,5 @@
-"""The connection's reads and writes, bounded in size and in time.
+"""The link to the server: TCP, TLS or a tunnel's pipes, and its reads and
+writes, bounded in size and in time.
 
 imaplib trusts the server: a ``{1000000000}`` literal is read into memory,
 a server that drips one byte at a time or sends untagged lines forever
@@ -19,6 +20,7 @@ It works on TCP and TLS sockets, and (``PipeIO``) on imap_tunnel's pipes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -28,14 +30,13 @@ import ssl
 import struct
 import termios
 import time
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
-from .early_connection import new_connection
+from .. import errors
+from ..settings import IMAPSettings
 
 if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
     import subprocess
-
-    from .early_connection import Opening
 
 DEFAULT_TIMEOUT = 60.0
 MAX_LINE = 1 << 20
@@ -78,19 +79,11 @@ class BoundedIO:
 
     io_timeout = DEFAULT_TIMEOUT
 
-    def __init__(self, *args, opened: Optional[Opening] = None, **kwargs) -> None:
-        self._opened = opened
-        super().__init__(*args, **kwargs)
-
     def open(self, host="", port=143, timeout=None):
-        """Connect as imaplib does (each imapclient version its own way),
-        or take the connection ``opened`` early (``early_connection``)."""
+        """Connect as imaplib does (each imapclient version its own way)."""
         connect_timeout = self._start_bounds(timeout)
         self.host, self.port = host, port
-        if self._opened is not None:
-            self.sock = self._opened.connection(connect_timeout)
-        else:
-            self.sock = new_connection(host, port, connect_timeout, self.secured)
+        self.sock = new_connection(host, port, connect_timeout, self.secured)
         self.file = self.sock.makefile("rb")
         self._waiting_since = time.monotonic()
 
@@ -205,6 +198,69 @@ class BoundedIO:
         if unacknowledged < self._last_unacknowledged:
             self._waiting_since = time.monotonic()
         self._last_unacknowledged = unacknowledged
+
+
+def tls_context(settings: IMAPSettings) -> ssl.SSLContext:
+    """Certificate and host name checked: system CAs plus imap_ca_certs."""
+    context = ssl.create_default_context()
+    if settings.ca_certs:
+        try:
+            context.load_verify_locations(cafile=settings.ca_certs)
+        except (OSError, ssl.SSLError) as e:
+            raise errors.InvalidSetting(
+                "imap_ca_certs", settings.ca_certs,
+                "not a PEM file of certificates (%s)" % (e.strerror or e.reason),
+                "/etc/ssl/certs/my-ca.pem",
+            )
+    return context
+
+
+class LinkFacts(NamedTuple):
+    """What ``brz imap-check`` reports of the link: the peer's address and
+    port (None over a tunnel), and for TLS its version, the certificate's
+    subject and expiry."""
+
+    peer: Optional[tuple]
+    tls_version: Optional[str] = None
+    subject: str = ""
+    not_after: str = ""
+
+
+def link_facts(imap) -> LinkFacts:
+    sock = getattr(imap, "sock", None)
+    if sock is None:
+        return LinkFacts(None)
+    peer = sock.getpeername()[:2]
+    if not isinstance(sock, ssl.SSLSocket):
+        return LinkFacts(peer)
+    certificate = sock.getpeercert() or {}
+    subject = ", ".join("%s=%s" % pair for rdn in certificate.get("subject", ())
+                        for pair in rdn)
+    return LinkFacts(peer, sock.version(), subject, str(certificate.get("notAfter", "?")))
+
+
+def addresses(settings: IMAPSettings) -> list[str]:
+    """The server's addresses, as the connection will find them."""
+    found = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    return sorted({address[4][0] for address in found})
+
+
+def no_delay(sock: Optional[socket.socket]) -> None:
+    """Send small writes at once: Nagle plus delayed ACKs costs 40 ms a turn."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def new_connection(host: str, port: int, timeout: Optional[float],
+                   secure: Callable[[socket.socket], socket.socket]) -> socket.socket:
+    """A new connection to ``host`` on ``port``, ``secure`` (a TLS
+    handshake, or nothing) applied to it; closed again if that fails."""
+    sock = socket.create_connection((host, port), timeout)
+    try:
+        return secure(sock)
+    except BaseException:
+        sock.close()
+        raise
 
 
 class PipeIO(BoundedIO):

@@ -1,4 +1,7 @@
-"""IMAP commands in fewer round trips than imaplib sends them.
+"""imaplib and imapclient, adapted: the one module that reaches into their
+private parts (each reach is named in ``tests/test_wire.py``, which pins
+the imapclient releases ``setup.py`` allows), and IMAP commands in fewer
+round trips than imaplib sends them.
 
 imaplib asks for CAPABILITY right after the greeting, waits for the
 server's ``+`` before every literal and before the SASL response, and for
@@ -11,6 +14,7 @@ the reply to LOGOUT.  Where the server allows it, these do without:
 - commands sent as soon as the login's OK is read (``then``; never behind
   the login before it: Cyrus IMAP drops what arrives while it
   authenticates), their replies read when wanted (``Pending``);
+- commands pipelined where none can be misread if one before it fails;
 - LOGOUT without waiting for the BYE (the draft is stored by then).
 
 They drive imaplib's own tag and response machinery (``_new_tag``,
@@ -20,11 +24,9 @@ They drive imaplib's own tag and response machinery (``_new_tag``,
 from __future__ import annotations
 
 import base64
-import contextlib
 import imaplib
-import re
 import socket
-from typing import Callable, NamedTuple, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
@@ -35,9 +37,8 @@ from imapclient.tls import IMAP4_TLS, wrap_socket
 
 from breezy import ui
 
-from .bounded_io import BoundedIO, PipeIO
-from .draft_data import DraftData, slices, whole
-from .early_connection import Opening
+from ..draft_data import DraftData, slices, whole
+from .transport import BoundedIO, PipeIO
 
 CRLF = b"\r\n"
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
@@ -55,8 +56,7 @@ class _GreetingCapabilities:
 
     ``before_greeting(self)`` is called once connected (and past the TLS
     handshake), tags set up, before the greeting is read: work done there
-    takes no time of its own while the greeting is on its way, and
-    commands sent there share its turn (``presume_remembered``).
+    takes no time of its own while the greeting is on its way.
     """
 
     _greeted = False
@@ -69,19 +69,19 @@ class _GreetingCapabilities:
         self._before_greeting = before_greeting
         super().__init__(*args, **kwargs)
 
+    def _connect(self) -> None:
+        # imaplib: the greeting is one line.  Courier (without gamin, over
+        # a tunnel) sends "* OK [ALERT] ..." first and "* PREAUTH" after
+        # it: read by the time the capabilities are asked for.
+        super()._connect()
+        if self.state == "NONAUTH" and "PREAUTH" in self.untagged_responses:
+            self.state = "AUTH"
+
     def _get_response(self):
         if self._before_greeting is not None:  # the first read: the greeting
             before_greeting, self._before_greeting = self._before_greeting, None
             before_greeting(self)
         return super()._get_response()
-
-    def presume_remembered(self) -> bool:
-        """Before the greeting: take the remembered capabilities for now
-        (the greeting's, if it has any, replace them); False if none."""
-        if not self._remembered:
-            return False
-        self._set_remembered()
-        return True
 
     def _set_remembered(self) -> None:
         self.capabilities_source = "remembered"
@@ -130,10 +130,9 @@ class Client(imapclient.IMAPClient):
 
     def __init__(self, *args, remembered_capabilities: Optional[tuple] = None,
                  before_greeting: Optional[Callable[["Client"], None]] = None,
-                 opened: Optional[Opening] = None, **kwargs) -> None:
+                 **kwargs) -> None:
         self._remembered_capabilities = remembered_capabilities
         self._before_greeting = before_greeting
-        self._opened = opened
         super().__init__(*args, **kwargs)
 
     def _create_IMAP4(self):
@@ -142,7 +141,6 @@ class Client(imapclient.IMAPClient):
                      before_greeting=self._greeting_due if self._before_greeting else None)
         if self.stream:
             return _TunnelIMAP4(self.host, timeout, **extra)
-        extra["opened"] = self._opened
         if self.ssl:
             return _TLSIMAP4(self.host, self.port, self.ssl_context, timeout, **extra)
         return _PlainIMAP4(self.host, self.port, timeout, **extra)
@@ -183,6 +181,12 @@ class Client(imapclient.IMAPClient):
         return super().capabilities()
 
 
+def link(client: imapclient.IMAPClient) -> imaplib.IMAP4:
+    """The imaplib connection under ``client``: its ``state``, the
+    ``capabilities`` it works with and where they came from, its socket."""
+    return client._imap
+
+
 def known_capabilities(client: imapclient.IMAPClient) -> tuple:
     """The capabilities known without asking: those announced at or after
     login where cached, else those from before it.  (Asking could put a
@@ -194,12 +198,6 @@ def known_capabilities(client: imapclient.IMAPClient) -> tuple:
         return client._cached_capabilities
     return tuple(c.encode("ascii") if isinstance(c, str) else c
                  for c in client._imap.capabilities)
-
-
-def no_delay(client: imapclient.IMAPClient) -> None:
-    """Send small writes at once: Nagle plus delayed ACKs costs 40 ms a turn."""
-    with contextlib.suppress(OSError, AttributeError):
-        client._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def can_login_in_one_turn(client: imapclient.IMAPClient) -> bool:
@@ -237,45 +235,27 @@ class Pending:
         return _replies(imap, [tag])[0] + (behind,)
 
 
-class SentLogin(NamedTuple):
-    tag: bytes
-    then: Sequence[bytes]  # to send once the login's OK is read
-
-
 def plain_login_one_turn(
     client: imapclient.IMAPClient, username: str, password: str,
     then: Sequence[bytes] = (),
 ) -> Pending:
-    """AUTHENTICATE PLAIN <initial response>: one command, one reply; then
-    the commands ``then``."""
-    return plain_login_reply(client, send_plain_login(client, username, password, then))
-
-
-def send_plain_login(client: imapclient.IMAPClient, username: str, password: str,
-                     then: Sequence[bytes] = ()) -> SentLogin:
-    """Send AUTHENTICATE PLAIN with its initial response; the reply is read,
-    and ``then`` sent, by ``plain_login_reply``."""
+    """AUTHENTICATE PLAIN <initial response>: one command, one reply
+    (LoginError if refused); then the commands ``then``.  Never before the
+    reply: a server that may install a SASL security layer drops what
+    arrives while it authenticates (Cyrus IMAP answers nothing to it, then
+    BAD to the next login it reads into it)."""
     imap = client._imap
     response = base64.b64encode(("\0%s\0%s" % (username, password)).encode("utf-8"))
     tag = imap._new_tag()
     imap.send(tag + b" AUTHENTICATE PLAIN " + response + CRLF)
-    return SentLogin(tag, then)
-
-
-def plain_login_reply(client: imapclient.IMAPClient, sent: SentLogin) -> Pending:
-    """The login's reply: LoginError if refused, else the commands ``then``
-    sent.  Never before: a server that may install a SASL security layer
-    drops what arrives while it authenticates (Cyrus IMAP answers nothing
-    to it, then BAD to the next login it reads into it)."""
-    imap = client._imap
     try:
-        kind, data = imap._command_complete("AUTHENTICATE", sent.tag)
+        kind, data = imap._command_complete("AUTHENTICATE", tag)
     except imap.error as e:  # BAD
         raise imap_exceptions.LoginError(str(e))
     if kind != "OK":
         raise imap_exceptions.LoginError(_text(data))
     imap.state = "AUTH"
-    return send_pipelined(client, sent.then)
+    return send_pipelined(client, then)
 
 
 def pipelined(client: imapclient.IMAPClient,
@@ -359,13 +339,6 @@ def leave_folder(client: imapclient.IMAPClient, folder: str) -> None:
     unselected(client)
 
 
-def check_all(replies: list[tuple[str, list]], action: str) -> None:
-    """IMAPClientError with the server's text for the first refused reply."""
-    for kind, data in replies:
-        if kind != "OK":
-            raise imap_exceptions.IMAPClientError("%s: %s" % (action, _text(data)))
-
-
 def searched(client: imapclient.IMAPClient) -> list[bytes]:
     """The untagged SEARCH lines that pipelined SEARCHes left, in order."""
     return client._imap.untagged_responses.pop("SEARCH", [])
@@ -390,16 +363,30 @@ def fetched(client: imapclient.IMAPClient) -> dict:
     return response_parser.parse_fetch_response(raw, True, True) if raw else {}
 
 
+def listed(client: imapclient.IMAPClient, reply: tuple[str, list]) -> Optional[list]:
+    """The folders a pipelined ``LIST "" "*"`` listed (as imapclient's
+    ``list_folders`` gives them), or None if the server refused it."""
+    _kind, data = client._imap._untagged_response(reply[0], reply[1], "LIST")
+    if reply[0] != "OK":
+        return None
+    return client._proc_folder_list(data)
+
+
+def abort(client: imapclient.IMAPClient) -> None:
+    """Reset the link: what the kernel still holds never arrives."""
+    client._imap.abort_connection()
+
+
 def append(
     client: imapclient.IMAPClient, folder: str, data: DraftData, flags: tuple,
     then: Sequence[bytes] = (),
-) -> tuple[bytes, Pending]:
+) -> tuple[tuple[str, list], Pending]:
     """APPEND, without waiting for ``+`` where the server allows it; the
     draft sent from the one copy given, in slices (imaplib's own APPEND
     copies it to normalise line ends it already has).  The commands
     ``then`` go right behind the draft, in its turn: the APPEND's reply
-    and theirs, pending.  (A refused APPEND leaves theirs unread: callers
-    send only what changes nothing.)"""
+    (OK/NO/BAD, data) and theirs, pending.  (A refused APPEND leaves theirs
+    unread: callers send only what changes nothing.)"""
     imap = client._imap
     if not _unsynchronised_allowed(client, len(data)):
         kind, response, behind = send_pipelined(
@@ -411,51 +398,13 @@ def append(
         imap.send(CRLF)
         behind = send_pipelined(client, then)
         kind, response = imap._command_complete("APPEND", tag)
-    if kind != "OK":
-        raise imap_exceptions.IMAPClientError("append failed: %s" % _text(response))
-    return response[-1], behind
-
-
-# A line that a server could take for a command that logs in or changes the
-# link, were it to read a draft as commands (see ``append_command``).
-LOGIN_COMMAND_LINE = re.compile(rb"^[^ \r\n]+ +(LOGIN|AUTHENTICATE|STARTTLS)\b",
-                                re.IGNORECASE | re.MULTILINE)
-APPEND_WITH_LOGIN_MAX = 256 * 1024
-
-
-def append_command(client: imapclient.IMAPClient, folder: str, data: DraftData,
-                   flags: tuple) -> Optional[bytes]:
-    """The APPEND of ``data`` as one command (literal and all), to send as
-    soon as the login's OK is read; None where the draft is to wait for the
-    server's ``+`` instead.  Its rules date from when it went behind the
-    login, where a refused login would have left the server with the
-    draft's bytes in a command it refuses; they still hold:
-
-    - the literal is non-synchronising, as this connection's capabilities
-      allow (LITERAL+, or LITERAL- up to 4 KiB; not remembered ones, which
-      may be out of date): a server that announces
-      them parses them in every command, the refused ones included, so the
-      draft's bytes are read as the literal they are (RFC 7888);
-    - should a server still read them as commands, none of its lines could
-      log in as someone else or touch the link (``LOGIN_COMMAND_LINE``);
-      any other command is refused before login;
-    - at most 256 KiB: a refused login costs a clear error, not a long
-      upload.
-    """
-    if (len(data) > APPEND_WITH_LOGIN_MAX
-            or client._imap.capabilities_source == "remembered"
-            or not _unsynchronised_allowed(client, len(data))
-            or LOGIN_COMMAND_LINE.search(data)):
-        return None
-    return _append_line(client, folder, flags, len(data)) + whole(data)
+    return (kind, response), behind
 
 
 def append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
                 size: int) -> bytes:
     """``APPEND <folder> <flags> {size}``: the command, its synchronising
-    literal to follow the server's ``+`` (``Pending.literal``).  Behind the
-    login it cannot be misread: the draft is not sent unless the server,
-    logged in, asks for it."""
+    literal to follow the server's ``+`` (``Pending.literal``)."""
     return _append_line(client, folder, flags, size, b"")[:-len(CRLF)]
 
 

@@ -14,7 +14,7 @@ from keyring.backends import chainer, fail
 
 from breezy import tests
 
-from ..imapclient_plugin import cache_files, keyring_backend
+from ..imapclient_plugin import cache_files, system_keyring
 from . import fixtures
 
 
@@ -39,13 +39,13 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
         """As a new brz process: no backend yet; prepare, then the backend."""
         keyring.core._keyring_backend = None
         self.choosing = False
-        keyring_backend.prepare()
+        system_keyring.choose_backend()
         backend = keyring.get_keyring()
         self.choices += self.choosing
         return backend
 
     def remembered(self):
-        return cache_files.load(keyring_backend.CACHE_FILE).get("backend")
+        return cache_files.load(system_keyring.CACHE_FILE).get("backend")
 
     def test_chosen_once_then_remembered(self):
         first = self.fresh_process()
@@ -71,15 +71,15 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
 
     def test_a_backend_that_cannot_run_is_chosen_again(self):
         first = self.fresh_process()
-        record = cache_files.load(keyring_backend.CACHE_FILE)
+        record = cache_files.load(system_keyring.CACHE_FILE)
         record["backend"] = "keyring.backends.fail.Keyring"  # priority 0
-        cache_files.save(keyring_backend.CACHE_FILE, record)
+        cache_files.save(system_keyring.CACHE_FILE, record)
         self.assertIs(type(first), type(self.fresh_process()))
         self.assertEqual(2, self.choices)
         self.assertNotEqual("keyring.backends.fail.Keyring", self.remembered())
 
     def test_a_save_removes_what_a_killed_save_left(self):
-        directory = os.path.dirname(cache_files.path(keyring_backend.CACHE_FILE))
+        directory = os.path.dirname(cache_files.path(system_keyring.CACHE_FILE))
         os.makedirs(directory, exist_ok=True)
         stale, recent = (os.path.join(directory, n) for n in ("a.tmp", "b.tmp"))
         for leftover in (stale, recent):
@@ -87,10 +87,10 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
                 f.write("{")
         hour_ago = time.time() - 3600
         os.utime(stale, (hour_ago, hour_ago))
-        cache_files.save(keyring_backend.CACHE_FILE, {"backend": "x"})
+        cache_files.save(system_keyring.CACHE_FILE, {"backend": "x"})
         self.assertFalse(os.path.exists(stale))
         self.assertTrue(os.path.exists(recent))  # perhaps another brz's, saving
-        self.assertEqual({"backend": "x"}, cache_files.load(keyring_backend.CACHE_FILE))
+        self.assertEqual({"backend": "x"}, cache_files.load(system_keyring.CACHE_FILE))
 
     def test_the_users_choice_is_left_to_keyring(self):
         self.overrideEnv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
@@ -101,6 +101,6 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
     def test_a_backend_set_in_the_process_stays(self):
         chosen = fail.Keyring()
         keyring.set_keyring(chosen)
-        keyring_backend.prepare()
+        system_keyring.choose_backend()
         self.assertIs(chosen, keyring.get_keyring())
         self.assertFalse(self.choosing)

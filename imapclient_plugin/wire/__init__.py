@@ -1,0 +1,11 @@
+"""The one door to the IMAP server: nothing outside this package imports
+imaplib, imapclient, socket or ssl, or sees their exceptions.
+
+- ``transport``: TCP, TLS and tunnel links, reads and writes bounded.
+- ``protocol``: imaplib and imapclient adapted, commands pipelined.
+- ``faults``: every library exception as one of the plugin's errors.
+- ``login``: the login methods.
+- ``connection``: connect, log in, give a ``Connection``.
+- ``mailbox``: the ``Connection``: folders, searches, appends, removals.
+- ``conversation_trace``: ``brz -Dimap``.
+"""

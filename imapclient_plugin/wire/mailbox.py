@@ -1,0 +1,384 @@
+"""A logged-in connection, as code above the door uses it: folders, exact
+Message-ID searches, appends, removals.  Every method speaks through
+``protocol`` and reports faults as the plugin's errors (``faults``), with
+the command and folder a refusal was about.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.parser
+import email.policy
+import re
+from typing import Iterator, NamedTuple, Optional, Sequence
+
+import imapclient
+from imapclient.imapclient import DRAFT, SEEN
+
+from breezy import trace
+
+from .. import errors
+from ..draft_data import DraftData, SplicedDraft, whole
+from ..settings import IMAPSettings
+from . import faults, protocol, transport
+from .faults import doing
+
+DRAFT_FLAGS = (DRAFT, SEEN)
+APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)
+LIST_ALL = b'LIST "" "*"'
+MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+MESSAGE_ID_ITEMS = ("(%s)" % MESSAGE_ID_FIELD).encode("ascii")
+HEADER_FIELDS_REPLY = b"BODY[HEADER.FIELDS "
+GMAIL_EXTENSION = b"X-GM-EXT-1"
+# GMail stores bigger drafts (APPENDLIMIT=35651584) but sends at most 25 MB.
+GMAIL_SEND_LIMIT = 25 * 1000 * 1000
+
+
+class Appended(NamedTuple):
+    """Where the server says it stored the draft (RFC 4315 APPENDUID)."""
+
+    uidvalidity: Optional[int]
+    uid: Optional[int]
+
+
+class FolderLook(NamedTuple):
+    """What ``Connection.look`` found: the folder's UIDVALIDITY (None where
+    it could not be opened), the FETCH data by UID, and the folders listed
+    (where asked)."""
+
+    uidvalidity: Optional[int]
+    fetched: dict
+    listing: Optional[list]
+
+
+class Connection:
+    """A logged-in connection and the settings it was made with."""
+
+    def __init__(self, client: imapclient.IMAPClient, settings: IMAPSettings,
+                 password, method: str) -> None:
+        self._client, self.settings = client, settings
+        self.password, self.method = password, method
+
+    @contextlib.contextmanager
+    def _doing(self, action: str) -> Iterator[None]:
+        with faults.translated(self.settings, action=action, imap=protocol.link(self._client)):
+            yield
+
+    # What the server offers
+
+    def capabilities(self) -> tuple:
+        """As the server last announced them: no round trip."""
+        return protocol.known_capabilities(self._client)
+
+    def has(self, capability: str) -> bool:
+        return capability.upper().encode("ascii") in self.capabilities()
+
+    @property
+    def is_gmail(self) -> bool:
+        return GMAIL_EXTENSION in self.capabilities()
+
+    def transport(self) -> transport.LinkFacts:
+        return transport.link_facts(protocol.link(self._client))
+
+    def check_append_limit(self, size: int) -> None:
+        """Refuse before uploading what the server announced it would
+        refuse: ``APPENDLIMIT=n`` (RFC 7889), GMail's sending limit."""
+        for capability in self.capabilities():
+            name, _, value = capability.upper().partition(b"=")
+            if name == b"APPENDLIMIT" and value.isdigit() and size > int(value):
+                raise errors.DraftTooBig(host=self.settings.host, size=size,
+                                         limit=int(value), why="APPENDLIMIT")
+        if size > GMAIL_SEND_LIMIT and self.is_gmail:
+            raise errors.DraftTooBig(host=self.settings.host, size=size,
+                                     limit=GMAIL_SEND_LIMIT,
+                                     why="GMail sends no bigger message")
+
+    # Folders
+
+    def list_folders(self) -> list:
+        """(flags, delimiter, name) of every folder."""
+        with self._doing("LIST"):
+            return self._client.list_folders()
+
+    def create_folder(self, folder: str) -> None:
+        with self._doing(doing("CREATE", folder)):
+            self._client.create_folder(folder)
+
+    def personal_prefix(self) -> str:
+        """Where the user's own folders are (RFC 2342), "" if not said."""
+        if not self.has("NAMESPACE"):
+            return ""
+        with self._doing("NAMESPACE"):
+            personal = self._client.namespace().personal
+        return personal[0][0] if personal else ""
+
+    def select(self, folder: str, readonly: bool = False) -> Optional[int]:
+        """SELECT (or EXAMINE) ``folder``: its UIDVALIDITY, or None if the
+        server refuses (no such folder): cheaper than asking with LIST."""
+        with self._doing(doing("EXAMINE" if readonly else "SELECT", folder)):
+            try:
+                status = self._client.select_folder(folder, readonly=readonly)
+            except imapclient.exceptions.IMAPClientAbortError:
+                raise
+            except imapclient.exceptions.IMAPClientError:
+                return None
+        return status.get(b"UIDVALIDITY")
+
+    def leave(self, folder: str) -> None:
+        """Leave ``folder`` if selected, expunging nothing: GNU Mailutils
+        keeps only the first of several APPENDs into the selected folder."""
+        with self._doing(doing("UNSELECT", folder)):
+            protocol.leave_folder(self._client, folder)
+
+    # Messages in the selected folder
+
+    def search(self, criteria: list, charset: Optional[str] = None,
+               folder: str = "") -> list[int]:
+        with self._doing(doing("UID SEARCH", folder or None)):
+            return self._client.search(criteria, charset=charset)
+
+    def gmail_search(self, query: str, folder: str = "") -> list[int]:
+        """GMail's own search (X-GM-RAW)."""
+        with self._doing(doing("UID SEARCH X-GM-RAW", folder or None)):
+            return self._client.gmail_search(query, charset=None)
+
+    def fetch(self, uids: Sequence[int], items: Sequence[str], folder: str = "") -> dict:
+        with self._doing(doing("UID FETCH", folder or None)):
+            return self._client.fetch(uids, items) if uids else {}
+
+    def with_message_id(self, uids: Sequence[int], message_id: str,
+                        folder: str = "") -> list[int]:
+        """Those of ``uids`` whose Message-ID is exactly ``message_id``
+        (SEARCH HEADER matches substrings), lowest first."""
+        fetched = self.fetch(uids, [MESSAGE_ID_FIELD], folder)
+        return sorted(uid for uid, data in fetched.items()
+                      if has_message_id(data, message_id))
+
+    def find_each(self, folder: str, message_ids: Sequence[str]) -> dict[str, list[int]]:
+        """For each Message-ID, the UIDs in ``folder`` with exactly it, in
+        one turn: EXAMINE, the SEARCHes (each answers with one untagged
+        SEARCH, in order; should any fail, they are asked one at a time),
+        and leave the folder (UNSELECT, or CLOSE, which removes nothing
+        from a folder EXAMINEd): an APPEND may follow, which GNU Mailutils
+        loses in the selected folder and Courier refuses in one EXAMINEd.
+        The hits' Message-IDs are then fetched to confirm them (SEARCH
+        HEADER matches substrings)."""
+        if not message_ids:
+            return {}
+        searches = [b"UID SEARCH HEADER Message-ID " + _quoted(m) for m in message_ids]
+        with self._doing(doing("UID SEARCH", folder)):
+            # A refused EXAMINE (no such folder) has the SEARCHes refused
+            # too, which finds nothing; nothing is changed by them.
+            select, *replies, _left = protocol.pipelined(
+                self._client, [protocol.select_command(folder, readonly=True)] + searches
+                + [protocol.unselect_command(self._client)])
+            opened = protocol.selected(self._client, select) is not None
+            protocol.unselected(self._client)
+            found = protocol.searched(self._client)
+        if not opened:
+            return {}
+        if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in replies):
+            found = self._searched_one_by_one(folder, message_ids)
+        hits = {m: [int(uid) for uid in (line or b"").split()]
+                for m, line in zip(message_ids, found)}
+        all_uids = sorted({uid for uids in hits.values() for uid in uids})
+        fetched = self.look(folder, all_uids, MESSAGE_ID_ITEMS, readonly=True).fetched \
+            if all_uids else {}
+        return {m: sorted(uid for uid in uids if has_message_id(fetched.get(uid, {}), m))
+                for m, uids in hits.items()}
+
+    def _searched_one_by_one(self, folder: str, message_ids: Sequence[str]) -> list[bytes]:
+        self.select(folder, readonly=True)
+        found = [" ".join(map(str, self.search(["HEADER", "Message-ID", m], folder=folder)))
+                 .encode() for m in message_ids]
+        self.leave(folder)
+        return found
+
+    # Storing
+
+    def append(self, folder: str, data: DraftData, then: Sequence[bytes] = (),
+               logout: bool = False) -> tuple[Appended, protocol.Pending]:
+        """APPEND with \\Draft and \\Seen; where it went (when the server
+        says), and the replies of ``then``, sent right behind it (commands
+        that change no mail).  With ``logout``, LOGOUT goes behind too: the
+        connection's last use.  If its outcome is unknown (a connection lost
+        or silent meanwhile), this connection is cut so that it can no
+        longer complete it, or AppendUnconfirmed says that it may still."""
+        behind = list(then) + ([protocol.LOGOUT] if logout else [])
+        with self._doing(doing("APPEND", folder)):
+            reply, pending = self._guarded(folder, lambda: protocol.append(
+                self._client, folder, data, DRAFT_FLAGS, behind))
+        kind, response = reply
+        if kind != "OK":
+            raise faults.append_refused(self.settings, folder, faults.reply_text(response))
+        return _appended(response[-1] if response else b""), pending
+
+    def append_many(self, folder: str, messages: Sequence[DraftData]) -> list[Optional[int]]:
+        """APPEND each; with MULTIAPPEND (RFC 3502) in one command, all or
+        none (imapclient's, which holds the whole command: drafts too big
+        to hold whole go one APPEND each).  Their UIDs where said."""
+        if (len(messages) < 2 or not self.has("MULTIAPPEND")
+                or any(isinstance(data, SplicedDraft) for data in messages)):
+            return [self.append(folder, data)[0].uid for data in messages]
+        with self._doing(doing("APPEND", folder)):
+            kind, data = self._guarded(folder, lambda: self._client.multiappend(
+                folder, [{"msg": whole(m), "flags": DRAFT_FLAGS} for m in messages]))
+        if kind != "OK":
+            raise faults.append_refused(self.settings, folder, faults.reply_text(data))
+        match = APPENDUID.search(data[-1] if data else b"")
+        uids = _uid_set(match.group(2)) if match else []
+        return uids if len(uids) == len(messages) else [None] * len(messages)
+
+    def _guarded(self, folder: str, append):
+        try:
+            return append()
+        except transport.ReplyTimeout as e:
+            if e.delivered:  # the server has it all and may still store it
+                raise errors.AppendUnconfirmed(host=self.settings.host, folder=folder,
+                                               timeout=self.settings.timeout)
+            protocol.abort(self._client)
+            raise
+        except (OSError, imapclient.exceptions.IMAPClientAbortError):
+            protocol.abort(self._client)
+            raise
+
+    # Removing (see own_drafts for what proves a message is brz's)
+
+    def remove_copies(self, folder: str, uids: list[int]) -> list[int]:
+        """Remove all but the first of ``uids``, copies of one draft in the
+        selected folder, with UID EXPUNGE (which touches no other message);
+        without UIDPLUS nothing is removed.  The UIDs removed."""
+        extra = uids[1:]
+        if not extra or not self.has("UIDPLUS") or self.select(folder) is None:
+            return []
+        with self._doing(doing("UID EXPUNGE", folder)):
+            self._client.delete_messages(extra, silent=True)
+            self._client.uid_expunge(extra)
+        self.leave(folder)
+        return extra
+
+    def remove(self, folder: str, uids: list[int], trash: Optional[str],
+               logout: bool) -> str:
+        """Move ``uids`` (in the selected ``folder``) to ``trash``, else
+        expunge them (UIDPLUS), else flag them \\Deleted: MOVED, EXPUNGED
+        or FLAGGED.  With ``logout``, LOGOUT goes with it."""
+        uid_set = ",".join(map(str, uids)).encode("ascii")
+        if trash is not None:
+            commands = [b"UID MOVE %s %s" % (uid_set, protocol.folder_name(trash))]
+            done, named = MOVED, "UID MOVE"
+        else:
+            commands = [b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uid_set]
+            done, named = FLAGGED, "UID STORE"
+            if self.has("UIDPLUS"):
+                commands.append(b"UID EXPUNGE " + uid_set)
+                done, named = EXPUNGED, "UID STORE and UID EXPUNGE"
+        self.check_all(self.pipelined(commands + [protocol.LOGOUT] * logout),
+                       doing(named, folder))
+        return done
+
+    # Several commands in one turn, for what needs no answer in between
+
+    def look_commands(self, folder: str, uids: Sequence[int], items: bytes,
+                      readonly: bool, listing: bool) -> list[bytes]:
+        """SELECT (or EXAMINE) ``folder``, FETCH ``items`` of ``uids``;
+        read-only, leave the folder too (UNSELECT, or CLOSE, which removes
+        nothing from a folder EXAMINEd); with ``listing``, LIST all."""
+        commands = [protocol.select_command(folder, readonly)]
+        if uids:
+            commands.append(b"UID FETCH %s %s" % (",".join(map(str, uids)).encode(), items))
+        if readonly:
+            commands.append(protocol.unselect_command(self._client))
+        return commands + [LIST_ALL] * listing
+
+    def looked(self, replies: list, readonly: bool, listing: bool,
+               folder: str) -> FolderLook:
+        """What ``look_commands`` found, from their replies."""
+        with self._doing(doing("SELECT", folder)):
+            found = protocol.listed(self._client, replies[-1]) if listing else None
+            uidvalidity = protocol.selected(self._client, replies[0])
+            fetched = protocol.fetched(self._client)
+            if readonly:
+                protocol.unselected(self._client)
+        if replies[0][0] != "OK":
+            uidvalidity, fetched = None, {}
+        return FolderLook(uidvalidity, fetched, found)
+
+    def look(self, folder: str, uids: Sequence[int], items: bytes, readonly: bool,
+             listing: bool = False) -> FolderLook:
+        """``look_commands`` in one turn, and what they found."""
+        commands = self.look_commands(folder, uids, items, readonly, listing)
+        return self.looked(self.pipelined(commands), readonly, listing, folder)
+
+    def pipelined(self, commands: Sequence[bytes]) -> list[tuple[str, list]]:
+        with self._doing("the commands sent together"):
+            return protocol.pipelined(self._client, commands)
+
+    def replies(self, pending: protocol.Pending) -> list[tuple[str, list]]:
+        """The replies to commands sent behind another (``append``'s ``then``)."""
+        with self._doing("the commands sent behind the APPEND"):
+            return pending.replies()
+
+    def check_all(self, replies: list[tuple[str, list]], action: str) -> None:
+        """ServerRefused, with the server's text, for the first refused reply."""
+        for kind, data in replies:
+            if kind != "OK":
+                raise faults.refused(self.settings, action, faults.reply_text(data))
+
+    def close(self) -> None:
+        """Log out without waiting for the BYE: the draft is stored by then,
+        so a failure here does not matter."""
+        try:
+            protocol.logout_without_waiting(self._client)
+        except Exception as e:
+            trace.mutter("imapclient: logout failed: %s", e)
+
+
+MOVED, EXPUNGED, FLAGGED = "moved", "expunged", "flagged"
+
+
+def has_message_id(fetched: dict, message_id: str) -> bool:
+    """Whether a FETCH of header fields (MESSAGE_ID_FIELD, or others with
+    MESSAGE-ID among them) shows exactly ``message_id``."""
+    found, = header_values(fetch_item(fetched, HEADER_FIELDS_REPLY), ["Message-ID"])
+    return found == message_id.strip()
+
+
+def fetch_item(fetched: dict, name: bytes) -> bytes:
+    """The FETCH item whose name starts with ``name``, however the server
+    spells the rest: in any case, its field names quoted or not (Courier
+    answers BODY[HEADER.FIELDS ("MESSAGE-ID")]); b"" if there is none."""
+    for key, value in fetched.items():
+        if (isinstance(key, bytes) and isinstance(value, bytes)
+                and key.upper().replace(b'"', b"").startswith(name)):
+            return value
+    return b""
+
+
+def header_values(header_block: bytes, names: Sequence[str]) -> list[str]:
+    """The value of each header field ``names`` in ``header_block`` (as a
+    FETCH of HEADER.FIELDS gives it), unfolded, "" where missing."""
+    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        header_block or b"")
+    return [" ".join(str(parsed[name] or "").split()) for name in names]
+
+
+def _appended(response: object) -> Appended:
+    """Where the APPEND's OK says the draft went (nothing, without UIDPLUS)."""
+    match = APPENDUID.search(response if isinstance(response, bytes) else b"")
+    if match is None or not match.group(2).isdigit():
+        return Appended(None, None)
+    return Appended(int(match.group(1)), int(match.group(2)))
+
+
+def _uid_set(text: bytes) -> list[int]:
+    uids = []
+    for part in text.split(b","):
+        first, _, last = part.partition(b":")
+        uids.extend(range(int(first), int(last or first) + 1))
+    return uids
+
+
+def _quoted(message_id: str) -> bytes:
+    """An IMAP quoted string (Message-IDs here are printable ASCII)."""
+    return b'"%s"' % message_id.encode("ascii").replace(
+        b"\\", b"\\\\").replace(b'"', b'\\"')
