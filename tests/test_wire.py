@@ -19,7 +19,6 @@ from ..imapclient_plugin.wire import protocol
 IMAPCLIENT_NAMES = [
     ("_create_IMAP4", ["self"]),
     ("_set_read_timeout", ["self"]),
-    ("_normalise_folder", ["self", "folder_name"]),
     ("_normalise_capabilites", ["self", "raw_response"]),
     ("_proc_folder_list", ["self", "folder_data"]),
     ("_do_capabilites", ["self"]),

@@ -20,12 +20,11 @@ from breezy import trace
 from .. import errors
 from ..draft_data import DraftData, SplicedDraft, whole
 from ..settings import IMAPSettings
-from . import faults, protocol, transport
+from . import commands, faults, protocol, transport
 from .faults import doing
 
 DRAFT_FLAGS = (DRAFT, SEEN)
 APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)
-LIST_ALL = b'LIST "" "*"'
 MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 MESSAGE_ID_ITEMS = ("(%s)" % MESSAGE_ID_FIELD).encode("ascii")
 HEADER_FIELDS_REPLY = b"BODY[HEADER.FIELDS "
@@ -61,7 +60,8 @@ class Connection:
 
     @contextlib.contextmanager
     def _doing(self, action: str) -> Iterator[None]:
-        with faults.translated(self.settings, action=action, imap=protocol.link(self._client)):
+        with faults.translated(self.settings, action=action,
+                               imap=protocol.link(self._client)):
             yield
 
     # What the server offers
@@ -165,13 +165,13 @@ class Connection:
         HEADER matches substrings)."""
         if not message_ids:
             return {}
-        searches = [b"UID SEARCH HEADER Message-ID " + _quoted(m) for m in message_ids]
+        searches = [commands.search_message_id(m) for m in message_ids]
         with self._doing(doing("UID SEARCH", folder)):
             # A refused EXAMINE (no such folder) has the SEARCHes refused
             # too, which finds nothing; nothing is changed by them.
             select, *replies, _left = protocol.pipelined(
-                self._client, [protocol.select_command(folder, readonly=True)] + searches
-                + [protocol.unselect_command(self._client)])
+                self._client, [commands.select(folder, readonly=True)] + searches
+                + [commands.unselect(self.has("UNSELECT"))])
             opened = protocol.selected(self._client, select) is not None
             protocol.unselected(self._client)
             found = protocol.searched(self._client)
@@ -204,7 +204,7 @@ class Connection:
         connection's last use.  If its outcome is unknown (a connection lost
         or silent meanwhile), this connection is cut so that it can no
         longer complete it, or AppendUnconfirmed says that it may still."""
-        behind = list(then) + ([protocol.LOGOUT] if logout else [])
+        behind = list(then) + [commands.LOGOUT] * logout
         with self._doing(doing("APPEND", folder)):
             reply, pending = self._guarded(folder, lambda: protocol.append(
                 self._client, folder, data, DRAFT_FLAGS, behind))
@@ -262,17 +262,14 @@ class Connection:
         """Move ``uids`` (in the selected ``folder``) to ``trash``, else
         expunge them (UIDPLUS), else flag them \\Deleted: MOVED, EXPUNGED
         or FLAGGED.  With ``logout``, LOGOUT goes with it."""
-        uid_set = ",".join(map(str, uids)).encode("ascii")
         if trash is not None:
-            commands = [b"UID MOVE %s %s" % (uid_set, protocol.folder_name(trash))]
-            done, named = MOVED, "UID MOVE"
+            lines, done, named = [commands.uid_move(uids, trash)], MOVED, "UID MOVE"
+        elif self.has("UIDPLUS"):
+            lines = [commands.flag_deleted(uids), commands.uid_expunge(uids)]
+            done, named = EXPUNGED, "UID STORE and UID EXPUNGE"
         else:
-            commands = [b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uid_set]
-            done, named = FLAGGED, "UID STORE"
-            if self.has("UIDPLUS"):
-                commands.append(b"UID EXPUNGE " + uid_set)
-                done, named = EXPUNGED, "UID STORE and UID EXPUNGE"
-        self.check_all(self.pipelined(commands + [protocol.LOGOUT] * logout),
+            lines, done, named = [commands.flag_deleted(uids)], FLAGGED, "UID STORE"
+        self.check_all(self.pipelined(lines + [commands.LOGOUT] * logout),
                        doing(named, folder))
         return done
 
@@ -283,12 +280,12 @@ class Connection:
         """SELECT (or EXAMINE) ``folder``, FETCH ``items`` of ``uids``;
         read-only, leave the folder too (UNSELECT, or CLOSE, which removes
         nothing from a folder EXAMINEd); with ``listing``, LIST all."""
-        commands = [protocol.select_command(folder, readonly)]
+        lines = [commands.select(folder, readonly)]
         if uids:
-            commands.append(b"UID FETCH %s %s" % (",".join(map(str, uids)).encode(), items))
+            lines.append(commands.uid_fetch(uids, items))
         if readonly:
-            commands.append(protocol.unselect_command(self._client))
-        return commands + [LIST_ALL] * listing
+            lines.append(commands.unselect(self.has("UNSELECT")))
+        return lines + [commands.LIST_ALL] * listing
 
     def looked(self, replies: list, readonly: bool, listing: bool,
                folder: str) -> FolderLook:
@@ -306,12 +303,12 @@ class Connection:
     def look(self, folder: str, uids: Sequence[int], items: bytes, readonly: bool,
              listing: bool = False) -> FolderLook:
         """``look_commands`` in one turn, and what they found."""
-        commands = self.look_commands(folder, uids, items, readonly, listing)
-        return self.looked(self.pipelined(commands), readonly, listing, folder)
+        lines = self.look_commands(folder, uids, items, readonly, listing)
+        return self.looked(self.pipelined(lines), readonly, listing, folder)
 
-    def pipelined(self, commands: Sequence[bytes]) -> list[tuple[str, list]]:
+    def pipelined(self, lines: Sequence[bytes]) -> list[tuple[str, list]]:
         with self._doing("the commands sent together"):
-            return protocol.pipelined(self._client, commands)
+            return protocol.pipelined(self._client, lines)
 
     def replies(self, pending: protocol.Pending) -> list[tuple[str, list]]:
         """The replies to commands sent behind another (``append``'s ``then``)."""
@@ -376,9 +373,3 @@ def _uid_set(text: bytes) -> list[int]:
         first, _, last = part.partition(b":")
         uids.extend(range(int(first), int(last or first) + 1))
     return uids
-
-
-def _quoted(message_id: str) -> bytes:
-    """An IMAP quoted string (Message-IDs here are printable ASCII)."""
-    return b'"%s"' % message_id.encode("ascii").replace(
-        b"\\", b"\\\\").replace(b'"', b'\\"')

@@ -30,20 +30,18 @@ from typing import Callable, Optional, Sequence
 
 import imapclient
 from imapclient import exceptions as imap_exceptions
-from imapclient import imap_utf7, response_parser
+from imapclient import response_parser
 from imapclient.imap4 import IMAP4WithTimeout
-from imapclient.imapclient import seq_to_parenstr
 from imapclient.tls import IMAP4_TLS, wrap_socket
 
-from breezy import ui
-
-from ..draft_data import DraftData, slices, whole
+from ..draft_data import DraftData
+from . import commands
+from .commands import LOGOUT
+from .faults import reply_text
 from .transport import BoundedIO, PipeIO
 
 CRLF = b"\r\n"
-PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
 LITERAL_MINUS_MAX = 4096  # RFC 7888: LITERAL- allows this much unsynchronised
-LOGOUT = b"LOGOUT"  # in ``then``: sent, its reply (BYE) not waited for
 
 
 class _GreetingCapabilities:
@@ -228,7 +226,7 @@ class Pending:
         behind = Pending(imap, [])
         while imap.tagged_commands[tag] is None:
             if imap._get_response() is None:  # "+": go ahead
-                _send_with_progress(imap, data)
+                imap.send_draft(data)
                 imap.send(CRLF)
                 behind = send_pipelined_on(imap, then)
                 break
@@ -253,27 +251,27 @@ def plain_login_one_turn(
     except imap.error as e:  # BAD
         raise imap_exceptions.LoginError(str(e))
     if kind != "OK":
-        raise imap_exceptions.LoginError(_text(data))
+        raise imap_exceptions.LoginError(reply_text(data))
     imap.state = "AUTH"
     return send_pipelined(client, then)
 
 
 def pipelined(client: imapclient.IMAPClient,
-              commands: Sequence[bytes]) -> list[tuple[str, list]]:
-    """Send ``commands`` at once and read their replies in order: one turn.
-    Callers say why no command can be misread if one before it fails."""
-    return send_pipelined(client, commands).replies()
+              lines: Sequence[bytes]) -> list[tuple[str, list]]:
+    """Send the command ``lines`` at once and read their replies in order:
+    one turn.  Callers say why none can be misread if one before it fails."""
+    return send_pipelined(client, lines).replies()
 
 
-def send_pipelined(client: imapclient.IMAPClient, commands: Sequence[bytes]) -> Pending:
-    """Send ``commands`` at once; a ``LOGOUT`` among them ends the session
-    (nothing is sent after it, and its BYE is not waited for)."""
-    return send_pipelined_on(client._imap, commands)
+def send_pipelined(client: imapclient.IMAPClient, lines: Sequence[bytes]) -> Pending:
+    """Send the command ``lines`` at once; a ``LOGOUT`` among them ends the
+    session (nothing is sent after it, and its BYE is not waited for)."""
+    return send_pipelined_on(client._imap, lines)
 
 
-def send_pipelined_on(imap, commands: Sequence[bytes]) -> Pending:
+def send_pipelined_on(imap, lines: Sequence[bytes]) -> Pending:
     tags = []
-    for command in commands:
+    for command in lines:
         tag = imap._new_tag()
         imap.send(tag + b" " + command + CRLF)
         if command == LOGOUT:
@@ -296,28 +294,8 @@ def _replies(imap, tags: list[bytes]) -> list[tuple[str, list]]:
     return replies
 
 
-def select_command(folder: str, readonly: bool = False) -> bytes:
-    """SELECT (or EXAMINE) ``folder``, named as imapclient names it
-    (modified UTF-7, quoted), for sending before there is a client to ask."""
-    return b"%s %s" % (b"EXAMINE" if readonly else b"SELECT", folder_name(folder))
-
-
-def folder_name(folder: str) -> bytes:
-    """A folder's name on the wire: modified UTF-7, quoted."""
-    name = imap_utf7.encode(folder)
-    return b'"%s"' % name.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-
-
-def unselect_command(client: imapclient.IMAPClient) -> bytes:
-    """What leaves the selected folder: UNSELECT (RFC 3691) where offered,
-    else CLOSE, which expunges a folder opened read-write: callers say why
-    it was opened read-only (EXAMINE).  Refused where nothing is selected,
-    which changes nothing."""
-    return b"UNSELECT" if client.has_capability("UNSELECT") else b"CLOSE"
-
-
 def unselected(client: imapclient.IMAPClient) -> None:
-    """After a pipelined ``unselect_command``: no folder is selected."""
+    """After a pipelined ``commands.unselect``: no folder is selected."""
     client._imap.state = "AUTH"
 
 
@@ -329,10 +307,11 @@ def leave_folder(client: imapclient.IMAPClient, folder: str) -> None:
     imap = client._imap
     if imap.state != "SELECTED":
         return
-    commands = [unselect_command(client)]
-    if commands == [b"CLOSE"] and not imap.is_readonly:
-        commands.insert(0, select_command(folder, readonly=True))
-    pipelined(client, commands)
+    leave = commands.unselect(client.has_capability("UNSELECT"))
+    if leave == b"CLOSE" and not imap.is_readonly:
+        pipelined(client, [commands.select(folder, readonly=True), leave])
+    else:
+        pipelined(client, [leave])
     # The EXAMINE's, of no use (imaplib would take its READ-ONLY for a
     # change of state under the next command).
     imap.untagged_responses.clear()
@@ -389,37 +368,23 @@ def append(
     unread: callers send only what changes nothing.)"""
     imap = client._imap
     if not _unsynchronised_allowed(client, len(data)):
-        kind, response, behind = send_pipelined(
-            client, [append_line(client, folder, flags, len(data))]).literal(data, then)
+        line = commands.append(folder, flags, len(data), synchronising=True)
+        kind, response, behind = send_pipelined(client, [line]).literal(data, then)
     else:
         tag = imap._new_tag()
-        imap.send(b"%s %s" % (tag, _append_line(client, folder, flags, len(data))))
-        _send_with_progress(imap, data)
+        line = commands.append(folder, flags, len(data), synchronising=False)
+        imap.send(b"%s %s%s" % (tag, line, CRLF))
+        imap.send_draft(data)
         imap.send(CRLF)
         behind = send_pipelined(client, then)
         kind, response = imap._command_complete("APPEND", tag)
     return (kind, response), behind
 
 
-def append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
-                size: int) -> bytes:
-    """``APPEND <folder> <flags> {size}``: the command, its synchronising
-    literal to follow the server's ``+`` (``Pending.literal``)."""
-    return _append_line(client, folder, flags, size, b"")[:-len(CRLF)]
-
-
 def _unsynchronised_allowed(client: imapclient.IMAPClient, size: int) -> bool:
     capabilities = client.capabilities()
     return b"LITERAL+" in capabilities or (
         b"LITERAL-" in capabilities and size <= LITERAL_MINUS_MAX)
-
-
-def _append_line(client: imapclient.IMAPClient, folder: str, flags: tuple,
-                 size: int, literal_mark: bytes = b"+") -> bytes:
-    """``APPEND <folder> <flags> {size+}`` and its CRLF, without the tag."""
-    return b"APPEND %s %s {%d%s}\r\n" % (
-        client._normalise_folder(folder), seq_to_parenstr(flags).encode("ascii"), size,
-        literal_mark)
 
 
 def logout_without_waiting(client: imapclient.IMAPClient) -> None:
@@ -430,21 +395,3 @@ def logout_without_waiting(client: imapclient.IMAPClient) -> None:
             imap.send(imap._new_tag() + b" " + LOGOUT + CRLF)
     finally:
         imap.shutdown()
-
-
-def _send_with_progress(imap, data: DraftData) -> None:
-    if len(data) <= PROGRESS_FROM:
-        imap.send(whole(data))
-        return
-    sent = 0
-    with ui.ui_factory.nested_progress_bar() as progress:
-        for piece in slices(data):
-            progress.update("Uploading the draft", sent, len(data))
-            imap.send(piece)
-            sent += len(piece)
-        progress.update("Uploading the draft", len(data), len(data))
-
-
-def _text(data: list) -> str:
-    last = data[-1] if data else b""
-    return last.decode("utf-8", "replace") if isinstance(last, bytes) else str(last)

@@ -32,7 +32,10 @@ import termios
 import time
 from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
+from breezy import ui
+
 from .. import errors
+from ..draft_data import DraftData, slices, whole
 from ..settings import IMAPSettings
 
 if TYPE_CHECKING:  # imported where a tunnel is started: most sends have none
@@ -44,6 +47,7 @@ MAX_LITERAL = 1 << 20
 MAX_REPLY = 16 << 20
 RECEIVE = 1 << 16
 SEND = 1 << 16
+PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
 PROGRESS_PROBE = 0.5  # seconds between looks at how much the peer has taken
 
 
@@ -135,6 +139,20 @@ class BoundedIO:
         self._waiting_since = time.monotonic()
         self._reply_left = MAX_REPLY
         self._last_unacknowledged = self._unacknowledged()
+
+    def send_draft(self, data: DraftData) -> None:
+        """Send ``data`` a slice at a time (never copied whole), with a
+        progress bar for a big one."""
+        if len(data) <= PROGRESS_FROM:
+            self.send(whole(data))
+            return
+        sent = 0
+        with ui.ui_factory.nested_progress_bar() as progress:
+            for piece in slices(data):
+                progress.update("Uploading the draft", sent, len(data))
+                self.send(piece)
+                sent += len(piece)
+            progress.update("Uploading the draft", len(data), len(data))
 
     def readline(self) -> bytes:
         while True:
