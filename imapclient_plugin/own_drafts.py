@@ -41,8 +41,10 @@ LEFT = "left alone"  # there, but not provably brz's own draft
 # the Message-ID), and the start of the text (the message, the directive's).
 FIELDS = ("MESSAGE-ID", "SUBJECT", "FROM", "TO", "CC")
 TEXT_START = 65536
-FETCHED = ["FLAGS", "BODY.PEEK[HEADER.FIELDS (%s)]" % " ".join(FIELDS),
-           "BODY.PEEK[TEXT]<0.%d>" % TEXT_START]
+HEADER_ROOM = 16384  # for the header that comes before it (brz's are small)
+# The message's own bytes, not the parts a server works out from them
+# (hoodiecrow's BODY[TEXT] of a multipart message leaves lines out).
+FETCHED = ["FLAGS", "BODY.PEEK[]<0.%d>" % (HEADER_ROOM + TEXT_START)]
 LOOKED_AT = ("(%s)" % " ".join(FETCHED)).encode("ascii")
 
 
@@ -158,7 +160,7 @@ def _by_message_id(connection: Connection, folder: str, readonly: bool,
     uids = connection.search(["HEADER", "Message-ID", message_id], folder=folder)
     fetched = connection.fetch(uids, FETCHED, folder)
     found = {uid: data for uid, data in fetched.items()
-             if mailbox.has_message_id(data, message_id)}
+             if _has_message_id(_parts(data)[0], message_id)}
     if readonly:
         connection.leave(folder)
     return found
@@ -166,7 +168,8 @@ def _by_message_id(connection: Connection, folder: str, readonly: bool,
 
 def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
     """THERE if the message at ``uid`` is the draft brz stored, unchanged."""
-    if not mailbox.has_message_id(data, record.message_id):
+    header_block, text_start = _parts(data)
+    if not _has_message_id(header_block, record.message_id):
         return Look(LEFT, why="UID %d now holds another message" % uid)
     flags = {flag.lower() for flag in data.get(b"FLAGS", ())}
     if b"\\draft" not in flags:
@@ -174,9 +177,7 @@ def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
     if not record.fingerprint:
         return Look(LEFT, why="an earlier brz-imapclient did not note what it"
                     " stored, so it cannot be told from an edited copy")
-    header_block = mailbox.fetch_item(data, mailbox.HEADER_FIELDS_REPLY)
-    if _fingerprint(header_block, mailbox.fetch_item(data, b"BODY[TEXT]")) \
-            != record.fingerprint:
+    if _fingerprint(header_block, text_start) != record.fingerprint:
         return Look(LEFT, why="it was edited since brz stored it")
     return Look(THERE, uid)
 
@@ -186,10 +187,24 @@ def fingerprint(data: DraftData) -> str:
     start = b""
     for piece in slices(data):
         start += bytes(piece)
-        if len(start) >= 4 * TEXT_START:  # headers and the text's start
+        if len(start) >= HEADER_ROOM + TEXT_START:
             break
+    return _fingerprint(*_split(start))
+
+
+def _parts(fetched: dict) -> tuple[bytes, bytes]:
+    """The header block and the text's start of a message FETCHED."""
+    return _split(mailbox.fetch_item(fetched, b"BODY[]"))
+
+
+def _split(start: bytes) -> tuple[bytes, bytes]:
     head, _, text = start.partition(b"\r\n\r\n")
-    return _fingerprint(head + b"\r\n", text[:TEXT_START])
+    return head + b"\r\n", text[:TEXT_START]
+
+
+def _has_message_id(header_block: bytes, message_id: str) -> bool:
+    found, = mailbox.header_values(header_block, ["Message-ID"])
+    return found == message_id.strip()
 
 
 def _fingerprint(header_block: bytes, text_start: bytes) -> str:

@@ -66,10 +66,15 @@ def _with_message_id(connection: Connection, folder: str, message_id: str) -> li
 
 def _gmail_search(connection: Connection, folder: str, message_id: str) -> list[int]:
     """X-GM-RAW with GMail's documented rfc822msgid: operator, confirmed
-    exactly (a search engine's match is not an equality)."""
+    exactly (a search engine's match is not an equality); where it is
+    refused (a server that copies GMail's layout, not its search), the
+    plain search."""
     query = "rfc822msgid:" + message_id.strip().strip("<>")
-    return connection.with_message_id(connection.gmail_search(query, folder),
-                                      message_id, folder)
+    try:
+        found = connection.gmail_search(query, folder)
+    except errors.ServerRefused:
+        return _with_message_id(connection, folder, message_id)
+    return connection.with_message_id(found, message_id, folder)
 
 
 def _by_directive(connection: Connection, folder: str, record: DraftRecord,

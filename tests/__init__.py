@@ -26,6 +26,7 @@ TEST_MODULES = [
     "test_mail_program",
     "test_revisions",
     "test_merge_requests",
+    "test_every_server",
 ]
 
 

@@ -1,0 +1,239 @@
+"""One user's day, end to end, on every real IMAP server here: Dovecot,
+Cyrus IMAP (Fastmail's server), Courier-IMAP with and without gamin,
+GNU Mailutils' imap4d, and hoodiecrow laid out as GMail.
+
+``imap-check`` and ``imap-folders``; a first ``brz send``; a second, which
+replaces the unsent draft; the draft sent (moved to the sent folder, as a
+mail program does), then a third send, which threads under it as v2;
+``brz imap-send`` of a series, twice (stored once).  What each server
+stores is read back with imaplib, as a mail program would see it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import os
+import shutil
+from typing import Iterator
+
+from imapclient import response_parser
+
+from breezy import tests
+from breezy.workingtree import WorkingTree
+
+from . import fixtures
+from .courier_server import CourierTunnel
+from .fixtures import PASSWORD, USER, parse
+from .imap_server import ServerUnavailable
+from .test_imap_send import series
+from .test_revisions import IMAP4D_CONFIG
+
+
+class Scenario:
+    """Mixed into a SendTestCase for each server: it says how to reach the
+    server (``set_up_server``, which configures brz) and where its folders
+    are."""
+
+    drafts_folder = "Drafts"
+    sent_folder = "Sent"
+
+    def setUp(self):
+        super().setUp()
+        self.keyring = fixtures.use_keyring(self, fixtures.MemoryKeyring())
+        self.set_up_server()
+
+    def set_up_server(self) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def mail_program(self) -> Iterator[imaplib.IMAP4]:
+        """A logged-in imaplib connection: the user's mail program."""
+        raise NotImplementedError
+
+    def messages(self, folder: str) -> list:
+        """(flags, parsed message) of each message in ``folder``, not flagged
+        \\Deleted (GNU Mailutils' way of removing one)."""
+        with self.mail_program() as imap:
+            kind, _ = imap.select(_name(folder), readonly=True)
+            if kind != "OK":
+                return []
+            kind, data = imap.uid("FETCH", "1:*", "(FLAGS RFC822)")
+            fetched = response_parser.parse_fetch_response(
+                [d for d in data if d is not None], True, True) if kind == "OK" else {}
+        return [(item[b"FLAGS"], parse(item[b"RFC822"]))
+                for _uid, item in sorted(fetched.items())
+                if b"\\Deleted" not in item[b"FLAGS"]]
+
+    def send_it(self) -> None:
+        """The user sends the merge request's draft from the mail program:
+        it moves to the sent folder (GMail: All Mail), same Message-ID."""
+        with self.mail_program() as imap:
+            imap.select(_name(self.drafts_folder))
+            _, (found,) = imap.uid("SEARCH", None, "SUBJECT", '"[MERGE"')
+            uids = b",".join(found.split()).decode()
+            self.assertEqual("OK", imap.uid("COPY", uids, _name(self.sent_folder))[0])
+            imap.uid("STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
+            imap.expunge()
+
+    def commit(self, message: str) -> None:
+        tree = WorkingTree.open("feature")
+        with open("feature/hello.txt", "ab") as f:
+            f.write(message.encode() + b"\n")
+        tree.commit(message)
+
+    def merge_drafts(self) -> list:
+        return [m for flags, m in self.messages(self.drafts_folder)
+                if m["Subject"].startswith("[MERGE") and b"\\Draft" in flags]
+
+    def test_a_users_day(self):
+        out, _ = self.run_bzr(["imap-check"])
+        self.assertContainsRe(out, r"(?m)^ok    login: ")
+        self.assertContainsRe(out, r"(?m)^ok    drafts: ")
+
+        _, err = self.send()
+        self.assertContainsString(err, 'Draft saved to "%s"' % self.drafts_folder)
+        out, _ = self.run_bzr(["imap-folders"])
+        self.assertContainsString(out, "* %s" % self.drafts_folder)
+        (v1,) = self.merge_drafts()
+
+        self.commit("Address review")
+        _, err = self.send()
+        self.assertContainsString(err, "the earlier unsent draft of this merge request")
+        (v1,) = self.merge_drafts()  # replaced
+        self.assertEqual("[MERGE] Address review", v1["Subject"])
+
+        self.send_it()
+        self.commit("Second round")
+        _, err = self.send()
+        self.assertContainsString(err, "Draft saved as v2, a reply to")
+        (v2,) = self.merge_drafts()
+        self.assertEqual("[MERGE v2] Second round", v2["Subject"])
+        self.assertEqual(v1["Message-ID"], v2["In-Reply-To"])
+
+        self.build_tree_contents([("series.mbox", series(3))])
+        self.run_bzr(["imap-send", "series.mbox"])
+        _, err = self.run_bzr(["imap-send", "series.mbox"])
+        self.assertEqual(3, err.count("The draft was already there."))
+        patches = sorted(m["Subject"] for flags, m in self.messages(self.drafts_folder)
+                         if m["Subject"].startswith("[PATCH") and b"\\Draft" in flags)
+        self.assertEqual(["[PATCH %d/3] Change %d" % (n, n) for n in (1, 2, 3)], patches)
+
+
+def _name(folder: str) -> str:
+    return '"%s"' % folder
+
+
+class TCPScenario(Scenario):
+    """A server on a loopback port, the password in the keyring."""
+
+    def set_up_server(self) -> None:
+        self.server = self.start_imap_server()
+        self.keyring.set_password(self.server.host, USER, PASSWORD)
+        self.configure(self.server)
+
+    def start_imap_server(self):
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def mail_program(self) -> Iterator[imaplib.IMAP4]:
+        imap = imaplib.IMAP4(self.server.host, self.server.port, timeout=30)
+        try:
+            imap.login(USER, PASSWORD)
+            yield imap
+        finally:
+            imap.logout()
+
+
+class TestOnDovecot(TCPScenario, fixtures.SendTestCase):
+
+    def start_imap_server(self):
+        return fixtures.start_dovecot(self, sent_folder=True)
+
+
+class TestOnCyrus(TCPScenario, fixtures.SendTestCase):
+
+    def start_imap_server(self):
+        return fixtures.start_cyrus(self)
+
+
+class TestOnHoodiecrowAsGMail(TCPScenario, fixtures.SendTestCase):
+    """GMail's layout; a sent message is found in All Mail (hoodiecrow has
+    no X-GM-RAW search: refused, the plain search stands in)."""
+
+    drafts_folder = "[Gmail]/Drafts"
+    sent_folder = "[Gmail]/All Mail"
+
+    def start_imap_server(self):
+        return fixtures.start_hoodiecrow(self)
+
+
+class TunnelScenario(Scenario):
+    """A server run through imap_tunnel, preauthenticated: no password."""
+
+    def set_up_server(self) -> None:
+        fixtures.no_keyring(self)
+        self.tunnel = self.start_tunnel()
+        self.configure(imap_tunnel=self.tunnel)
+        with self.mail_program() as imap:
+            imap.create(_name(self.sent_folder))
+
+    def start_tunnel(self) -> str:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def mail_program(self) -> Iterator[imaplib.IMAP4]:
+        imap = imaplib.IMAP4_stream(self.tunnel)
+        try:
+            # Preauthenticated; Courier without gamin says so after an ALERT.
+            self.assertIn("PREAUTH", imap.untagged_responses)
+            imap.state = "AUTH"
+            yield imap
+        finally:
+            imap.logout()
+
+
+class TestOnCourier(TunnelScenario, fixtures.SendTestCase):
+
+    drafts_folder = "INBOX.Drafts"
+    sent_folder = "INBOX.Sent"
+    gamin = True
+
+    def start_tunnel(self) -> str:
+        courier = CourierTunnel(os.path.abspath("courier"), USER, self.gamin)
+        try:
+            courier.start()
+        except ServerUnavailable as e:
+            if os.environ.get("CI") == "true":
+                self.fail(str(e))
+            raise tests.TestNotApplicable(str(e))
+        self.addCleanup(courier.stop)
+        return courier.command
+
+    def test_the_greeting(self):
+        with self.mail_program() as imap:
+            self.assertEqual(not self.gamin, b"[ALERT]" in imap.welcome)
+
+
+class TestOnCourierWithoutGamin(TestOnCourier):
+    """The greeting is ``* OK [ALERT] ...`` and then ``* PREAUTH``."""
+
+    gamin = False
+
+
+class TestOnGnuMailutils(TunnelScenario, fixtures.SendTestCase):
+    """No UIDPLUS, no MOVE: a replaced draft is flagged \\Deleted."""
+
+    def start_tunnel(self) -> str:
+        binary = shutil.which("imap4d") or "/usr/sbin/imap4d"
+        if not os.path.exists(binary):
+            if os.environ.get("CI") == "true":
+                self.fail("needs imap4d (apt-get install mailutils-imap4d)")
+            raise tests.TestNotApplicable("needs imap4d (apt-get install"
+                                          " mailutils-imap4d)")
+        root = os.path.abspath("mail")
+        os.mkdir(root)
+        with open("imap4d.conf", "w") as f:
+            f.write(IMAP4D_CONFIG.format(root=root))
+        return "%s --inetd --preauth --config-file=%s" % (
+            binary, os.path.abspath("imap4d.conf"))
