@@ -137,10 +137,17 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
     """The UID of each message (where the server says it), storing those
     that are not there yet."""
     ids = [m.message_id for m in messages]
+    if len(messages) == 1 and not look_again:
+        uids = _append_behind_search(connection, folder, messages[0])
+        if uids is not None:
+            return uids
     there = connection.find_each(folder, ids)
     connection.check_append_limit(max(len(m.data) for m in messages))
-    for _ in [m for m in messages if there.get(m.message_id)]:
-        trace.note("The draft was already there.")
+    for m in messages:
+        if there.get(m.message_id):
+            trace.note("The draft was already there.")
+            if look_again:  # an upload cut off may have landed beside it
+                _keep_one(connection, folder, there[m.message_id])
     # Once per Message-ID, also where the input repeats one.
     missing = list({m.message_id: m for m in reversed(messages)
                     if not there.get(m.message_id)}.values())[::-1]
@@ -153,6 +160,24 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
             _keep_one(connection, folder, copies)
             uids[m.message_id] = copies[0] if copies else uids[m.message_id]
     return [there[m][0] if there.get(m) else uids[m] for m in ids]
+
+
+def _append_behind_search(connection: Connection, folder: str,
+                          draft: Draft) -> Optional[list[Optional[int]]]:
+    """One message in one turn (``Connection.append_behind_search``): [its
+    UID]; found there already, the copy just stored is removed.  None where
+    the server does not allow it."""
+    connection.check_append_limit(len(draft.data))
+    done = connection.append_behind_search(folder, draft.message_id, draft.data)
+    if done is None:
+        return None
+    there, appended = done
+    if not there:
+        return [appended.uid]
+    trace.note("The draft was already there.")
+    if appended.uid is not None:
+        _keep_one(connection, folder, [there[0], appended.uid], say_removed=False)
+    return [there[0]]
 
 
 def _drafts_folder(connection: Connection, remembered: Optional[str]) -> drafts.DraftsFolder:
@@ -207,7 +232,8 @@ def _append_after_lost_connection(
         return _append_once(again, folder, draft, check_first=True, look_again=True)
 
 
-def _keep_one(connection: Connection, folder: str, copies: list[int]) -> None:
+def _keep_one(connection: Connection, folder: str, copies: list[int],
+              say_removed: bool = True) -> None:
     """Remove all but the first of ``copies`` (UIDs of one draft), and say
     what is left.  The draft is stored whatever happens here: a removal the
     server refuses, or a connection lost meanwhile, is a warning, not an
@@ -220,7 +246,7 @@ def _keep_one(connection: Connection, folder: str, copies: list[int]) -> None:
                       " extra one failed: %s Delete it in your mail program.",
                       len(copies), printable(folder), listed, e)
         return
-    if removed:
+    if removed and say_removed:
         trace.note("The first upload arrived too; removed the extra copy"
                    " (UID %s), so there is one draft.", ", ".join(map(str, removed)))
     elif len(copies) > 1:

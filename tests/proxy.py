@@ -423,6 +423,18 @@ class HideFirstSearchHit(Faults):
         return line
 
 
+class RefuseUidExpunge(Faults):
+    """UID EXPUNGE is refused (a server whose policy keeps deleted mail)."""
+
+    def from_client(self, chunk: bytes) -> bytes:
+        for line in chunk.split(b"\r\n"):  # pipelined commands come together
+            expunge = re.match(rb"^(\S+) UID EXPUNGE ", line, re.IGNORECASE)
+            if expunge:
+                raise Reply(expunge.group(1)
+                            + b" NO [CANNOT] Expunging is not allowed\r\n")
+        return chunk
+
+
 SELECT_COMMAND = re.compile(rb"^(\S+) (SELECT|EXAMINE) (.*)\r\n$", re.IGNORECASE)
 LEAVE_COMMAND = re.compile(rb"^\S+ (UNSELECT|CLOSE)\r\n$", re.IGNORECASE)
 APPEND_TO = re.compile(rb"^(\S+) APPEND (\"[^\"]*\"|\S+)", re.IGNORECASE)

@@ -12,7 +12,7 @@ from ..imapclient_plugin import commands
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
 from .proxy import (CountCommands, CutBeforeReply, CutInsideLiteral, Faults,
-                    RewritingProxy, hide_capability)
+                    RefuseUidExpunge, RewritingProxy, hide_capability)
 
 
 MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
@@ -258,8 +258,10 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
 
 
 class TestOneMessage(fixtures.SendTestCase):
-    """One message: the search for its Message-ID, then the APPEND only if
-    it is missing: a copy is never stored to be removed again."""
+    """One message goes up in the search's turn, once the folder is left,
+    where the server can remove a copy by UID (UIDPLUS); found there
+    already, the copy just stored is removed by its UID: one draft either
+    way.  Elsewhere the APPEND waits for the search."""
 
     def setUp(self):
         super().setUp()
@@ -287,29 +289,6 @@ class TestOneMessage(fixtures.SendTestCase):
         to the server's next reply (nothing goes behind the login)."""
         return fixtures.turn_after_login(self, self.get_log())
 
-    def test_append_waits_for_the_search(self):
-        self.through()
-        self.run_bzr(["imap-send", "a.eml"])
-        _, err = self.run_bzr(["-Dimap", "imap-send", "b.eml"])
-        self.assertContainsRe(self.first_turn(),
-                              r'^[^\n]*imap C: \S+ EXAMINE "Drafts"\n[^\n]*imap C: \S+ UID'
-                              r' SEARCH HEADER Message-ID "<b@x>"\n[^\n]*imap C: \S+'
-                              r' UNSELECT\n$')
-        self.assertNotContainsString(self.first_turn(), "APPEND")
-        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 2\)')
-        self.assertEqual(["first", "second"], [s for s, _f in self.stored()])
-
-    def test_found_there_already_is_not_sent(self):
-        counter = CountCommands()
-        self.through(lambda n: counter)
-        self.run_bzr(["imap-send", "a.eml"])
-        counter.commands.clear()
-        _, err = self.run_bzr(["imap-send", "a.eml"])
-        self.assertNotIn(b"APPEND", counter.commands)
-        self.assertContainsString(err, "The draft was already there.")
-        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
-        self.assertEqual(["first"], [s for s, _f in self.stored()])
-
     def test_without_uidplus_the_append_waits_for_the_search(self):
         counter = CountCommands(hide_capability(b"UIDPLUS"))
         self.through(lambda n: counter)
@@ -320,6 +299,27 @@ class TestOneMessage(fixtures.SendTestCase):
         self.assertNotIn(b"APPEND", counter.commands)
         self.assertContainsString(err, "The draft was already there.")
         self.assertEqual(1, len(self.stored()))
+
+    def test_append_goes_behind_the_search_and_the_unselect(self):
+        self.through()
+        _, err = self.run_bzr(["-Dimap", "imap-send", "b.eml"])
+        self.assertContainsRe(self.first_turn(),
+                              r'^[^\n]*imap C: \S+ EXAMINE "Drafts"\n[^\n]*imap C: \S+ UID'
+                              r' SEARCH HEADER Message-ID "<b@x>"\n[^\n]*imap C: \S+'
+                              r' UNSELECT\n[^\n]*imap C: \S+ APPEND "Drafts"')
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertEqual(["second"], [s for s, _f in self.stored()])
+
+    def test_found_there_already_leaves_one_draft(self):
+        counter = CountCommands()
+        self.through(lambda n: counter)
+        self.run_bzr(["imap-send", "a.eml"])
+        counter.commands.clear()
+        _, err = self.run_bzr(["imap-send", "a.eml"])
+        self.assertEqual(1, counter.commands.count(b"APPEND"))  # went with the search
+        self.assertContainsString(err, "The draft was already there.")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertEqual(["first"], [s for s, _f in self.stored()])
 
     def reply_lost_on_second_connection(self) -> RewritingProxy:
         """The first imap-send learns the server; the next one's APPEND
@@ -334,3 +334,23 @@ class TestOneMessage(fixtures.SendTestCase):
         self.assertContainsString(err, "Reconnecting to check which drafts arrived.")
         self.assertEqual(3, proxy.connections)
         self.assertEqual(["first", "second"], [s for s, _f in self.stored()])
+
+    def test_reply_lost_after_the_append_of_one_there_already(self):
+        self.reply_lost_on_second_connection()
+        _, err = self.run_bzr(["imap-send", "a.eml"])
+        self.assertContainsString(err, "removed the extra copy (UID 2)")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertEqual(["first"], [s for s, _f in self.stored()])
+
+    def test_a_refused_removal_keeps_both_copies_and_says_so(self):
+        self.through(lambda n: RefuseUidExpunge() if n == 1 else Faults())
+        self.run_bzr(["imap-send", "a.eml"])
+        _, err = self.run_bzr(["imap-send", "a.eml"])  # exits 0: it is stored
+        self.assertContainsRe(err, r'There are 2 copies of the draft in "Drafts"'
+                              r" \(UIDs 1, 2\): removing the extra one failed: The IMAP"
+                              r' server 127.0.0.1 refused UID EXPUNGE \(folder "Drafts"\):'
+                              r" \[CANNOT\] Expunging is not allowed\. Delete it")
+        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        (_, first), (_, second) = self.stored()
+        self.assertNotIn(b"\\Deleted", first)
+        self.assertIn(b"\\Deleted", second)  # the next EXPUNGE removes it

@@ -213,6 +213,35 @@ class Connection:
             raise faults.append_refused(self.settings, folder, faults.reply_text(response))
         return _appended(response[-1] if response else b""), pending
 
+    def append_behind_search(self, folder: str, message_id: str,
+                             data: DraftData) -> Optional[tuple[list[int], Appended]]:
+        """One message, stored unless its Message-ID is in ``folder``, in
+        one turn: EXAMINE, the search, UNSELECT and the APPEND go together
+        (the APPEND once the folder is left, the search run first: RFC 9051
+        5.5).  Found there already, the copy just stored is removed by the
+        UID its APPEND was answered with (``remove_copies``): brz's own,
+        touching nothing else.  So only where that removal is sure: UIDPLUS,
+        the draft sent without waiting (a non-synchronising literal), and
+        not GMail (an expunged draft lives on in All Mail).  The UIDs that
+        held the message before, and where it was just stored; None where
+        this cannot be done (the caller searches first)."""
+        if (not self.has("UIDPLUS") or self.is_gmail or not self.has("UNSELECT")
+                or not protocol.unsynchronised_allowed(self._client, len(data))):
+            return None
+        with self._doing(doing("UID SEARCH", folder)):
+            search = protocol.send_pipelined(self._client, [
+                commands.select(folder, readonly=True),
+                commands.search_message_id(message_id), commands.unselect(True)])
+            appended, _ = self.append(folder, data)
+            select, searched, _left = search.replies()
+            opened = protocol.selected(self._client, select) is not None
+            protocol.unselected(self._client)
+            (found,) = protocol.searched(self._client) or [b""]
+        hits = [int(uid) for uid in found.split()] if opened and searched[0] == "OK" else []
+        if [uid for uid in hits if uid != appended.uid]:  # exactly that Message-ID?
+            hits = self.find_each(folder, [message_id])[message_id]
+        return [uid for uid in hits if uid != appended.uid], appended
+
     def append_many(self, folder: str, messages: Sequence[DraftData]) -> list[Optional[int]]:
         """APPEND each; with MULTIAPPEND (RFC 3502) in one command, all or
         none (imapclient's, which holds the whole command: drafts too big

@@ -367,7 +367,7 @@ def append(
     (OK/NO/BAD, data) and theirs, pending.  (A refused APPEND leaves theirs
     unread: callers send only what changes nothing.)"""
     imap = client._imap
-    if not _unsynchronised_allowed(client, len(data)):
+    if not unsynchronised_allowed(client, len(data)):
         line = commands.append(folder, flags, len(data), synchronising=True)
         kind, response, behind = send_pipelined(client, [line]).literal(data, then)
     else:
@@ -381,7 +381,7 @@ def append(
     return (kind, response), behind
 
 
-def _unsynchronised_allowed(client: imapclient.IMAPClient, size: int) -> bool:
+def unsynchronised_allowed(client: imapclient.IMAPClient, size: int) -> bool:
     capabilities = client.capabilities()
     return b"LITERAL+" in capabilities or (
         b"LITERAL-" in capabilities and size <= LITERAL_MINUS_MAX)
