@@ -1,5 +1,7 @@
 """Remembers what each server announces before login, so that a server
-whose greeting does not say it (GMail) costs no CAPABILITY round trip.
+whose greeting does not say it (GMail) costs no CAPABILITY round trip;
+and whether its greeting says anything needed: where not, the login need
+not wait for it (``wire.early_login``).
 
 Kept in ``<Breezy cache dir>/imapclient/capabilities.json``, one entry per
 server, port and security; never credentials.  A login refused while the
@@ -11,7 +13,7 @@ Not over a tunnel (which may be preauthenticated) or after STARTTLS (RFC
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from breezy import trace
 
@@ -19,33 +21,69 @@ from . import cache_files
 from .settings import IMAPSettings
 
 CACHE_FILE = "capabilities.json"
+# What the server's greeting was found to be: what it says before login.
+LISTED = "listed"  # the capabilities: wait for them
+SILENT = "silent"  # nothing needed: the login may go before it (GMail)
+AWAITED = "awaited"  # silent, but a login sent before it went unanswered
 
 
-def remembered(settings: IMAPSettings) -> Optional[tuple[bytes, ...]]:
+class Known(NamedTuple):
+    capabilities: tuple[bytes, ...]
+    greeting: str
+
+    @property
+    def greeting_is_silent(self) -> bool:
+        return self.greeting == SILENT
+
+
+def remembered(settings: IMAPSettings) -> Optional[Known]:
     if not _applies(settings):
         return None
     record = cache_files.load(CACHE_FILE).get(_key(settings))
-    if isinstance(record, dict):  # as written before 0.1: with more in it
-        record = record.get("capabilities")
-    if not (isinstance(record, list) and record
-            and all(isinstance(c, str) for c in record)):
+    if isinstance(record, list):  # only the list, as some versions wrote it
+        record = {"capabilities": record, "greeting": LISTED}
+    if not isinstance(record, dict):
         return None
-    return tuple(c.encode("ascii", "replace") for c in record)
+    listed, greeting = record.get("capabilities"), record.get("greeting")
+    if (not isinstance(listed, list) or not listed
+            or not all(isinstance(c, str) for c in listed)
+            or greeting not in (LISTED, SILENT, AWAITED)):
+        return None
+    return Known(tuple(c.encode("ascii", "replace") for c in listed), greeting)
 
 
-def remember(settings: IMAPSettings, capabilities: tuple,
-             before: Optional[tuple[bytes, ...]]) -> None:
-    """Note what the server announced before login; ``before``: what
-    ``remembered`` gave for this connection (nothing is written if that
-    holds still)."""
+def remember(settings: IMAPSettings, capabilities: tuple, greeting_listed: bool,
+             before: Optional[Known]) -> None:
+    """Note what the server announced before login, and whether its
+    greeting listed it (a server once found to need its greeting awaited
+    stays so while its greeting says nothing).  ``before``: what
+    ``remembered`` gave for this connection; nothing is written if that
+    holds still."""
     if not _applies(settings):
         return
-    listed = sorted({c.decode("ascii", "replace") if isinstance(c, bytes) else str(c)
-                     for c in capabilities})
-    if before is not None and sorted(c.decode("ascii") for c in before) == listed:
-        return
+    if greeting_listed:
+        greeting = LISTED
+    else:
+        greeting = AWAITED if before and before.greeting == AWAITED else SILENT
+    known = Known(tuple(sorted({c if isinstance(c, bytes) else str(c).encode("ascii")
+                               for c in capabilities})), greeting)
+    if before is None or (sorted(before.capabilities), before.greeting) != (
+            list(known.capabilities), known.greeting):
+        _save(settings, known)
+
+
+def await_greeting(settings: IMAPSettings) -> None:
+    """A login sent before the greeting went unanswered: from now on, wait."""
+    before = remembered(settings)
+    if before is not None:
+        _save(settings, before._replace(greeting=AWAITED))
+
+
+def _save(settings: IMAPSettings, known: Known) -> None:
     records = cache_files.load(CACHE_FILE)
-    records[_key(settings)] = listed
+    records[_key(settings)] = {
+        "capabilities": [c.decode("ascii", "replace") for c in known.capabilities],
+        "greeting": known.greeting}
     try:
         cache_files.save(CACHE_FILE, records)
     except OSError as e:  # costs a round trip next time, nothing more

@@ -297,20 +297,22 @@ class TestAppendToAKnownFolder(TestFaultsAroundAppend):
                              " confirm storing it within 1 seconds")
         self.assertEqual(1, proxy.connections)
 
-    def test_greeting_without_capabilities_is_waited_for(self):
+    def test_login_goes_before_a_greeting_without_capabilities(self):
         # GMail's way: no capabilities in the greeting, LITERAL-.  The first
-        # connection asks for them; the next takes them as remembered, waits
-        # for the greeting all the same, and sends a 10 KB draft as a
-        # synchronising literal, once the server asks.
+        # connection asks for them; the next sends the login before the
+        # greeting (it would tell nothing), the APPEND once logged in, and a
+        # 10 KB draft as a synchronising literal, once the server asks.
         self.commit_big_file(6000)
         counters = [GreetingWhenSpokenTo() for _ in range(2)]
         self.through_proxy(lambda n: counters[n], imap_revisions="False")
         self.send()
         self.run_bzr(["-Dimap", "send", "../trunk"], working_dir="feature")
-        self.assertEqual([False, False], [c.spoke_first for c in counters])
+        self.assertEqual([False, True], [c.spoke_first for c in counters])
         self.assertEqual([b"CAPABILITY", b"AUTHENTICATE", b"APPEND", b"LOGOUT"],
                          counters[0].commands)
         self.assertEqual([b"AUTHENTICATE", b"APPEND", b"LOGOUT"], counters[1].commands)
+        self.assertContainsRe(self.get_log(), r"imap C: \S+ AUTHENTICATE PLAIN <cred"
+                              r"[^\n]*\n[^\n]*imap S: \* OK [^\n]*\n")
         self.assertContainsRe(fixtures.turn_after_login(self, self.get_log()),
                               r"^[^\n]*imap C: \S+ APPEND [^\n]*\{\d{5}\}\n$")
         self.assertEqual(2, len(self.drafts()))
@@ -319,13 +321,28 @@ class TestAppendToAKnownFolder(TestFaultsAroundAppend):
             self.assertIn(b"# Begin bundle", bundle)
             self.assertGreater(len(bundle), 6000)
 
-    def test_login_refused_with_remembered_capabilities(self):
+    def test_server_that_will_not_hear_a_client_before_greeting_it(self):
+        # It cuts off a client that talks first: the login is sent again,
+        # after the greeting, on a new connection; later sends wait for it.
+        counters = [GreetingWhenSpokenTo(refuse=True) for _ in range(4)]
+        proxy = self.through_proxy(lambda n: counters[n], imap_revisions="False")
+        self.send()
+        _, err = self.send()
+        self.assertContainsRe(err, r'Draft saved to "Drafts" .*\(UID 2\)')
+        self.assertEqual([False, True, False], [c.spoke_first for c in counters[:3]])
+        self.send()
+        self.assertEqual(4, proxy.connections)
+        self.assertFalse(counters[3].spoke_first)
+        self.assertEqual(3, len(self.drafts()))
+
+    def test_login_refused_before_the_greeting(self):
         counters = [GreetingWhenSpokenTo() for _ in range(3)]
         proxy = self.through_proxy(lambda n: counters[n], imap_revisions="False")
         self.send()
         keyring.set_password("127.0.0.1", USER, "not the password")
         _, err = self.send(retcode=3)
         self.assertContainsRe(err, r"(?s)refused the login.*kept in")
+        self.assertTrue(counters[1].spoke_first)
         # The capabilities are checked on a new connection: unchanged.
         self.assertEqual(3, proxy.connections)
         self.assertEqual([b"CAPABILITY"], counters[2].commands[:1])

@@ -22,7 +22,7 @@ from .. import capability_cache, credentials, errors
 from ..credentials import Password
 from ..errors import printable
 from ..settings import IMAPSettings
-from . import conversation_trace, faults, login, protocol, transport
+from . import conversation_trace, early_login, faults, login, pipelining, protocol, transport
 from .mailbox import Connection
 
 # imapclient logs every line sent, LOGIN included, at DEBUG level.
@@ -47,9 +47,30 @@ def logged_in(settings: IMAPSettings, on_connected: Optional[OnConnected] = None
 def _log_in(settings: IMAPSettings, on_connected: Optional[OnConnected],
             given: Optional[Password]) -> Connection:
     lookup = _StoredPassword(settings) if given is None and not settings.tunnel else None
-    # With STARTTLS the greeting comes before the certificate is checked.
-    early = lookup if settings.security != "starttls" else None
-    client = connect(settings, before_greeting=early)
+    early = (early_login.EarlyLogin(settings, lambda: given or (lookup and lookup.found()))
+             if on_connected is None and early_login.wanted(settings) else None)
+    try:
+        return _connected_and_logged_in(settings, on_connected, given, lookup, early)
+    except early_login.UNANSWERED as e:
+        if early is None or early.tag is None or early.answered:
+            raise
+        trace.mutter("imapclient: the login sent before the greeting went"
+                     " unanswered (%s); waiting for the greeting from now on", e)
+        capability_cache.await_greeting(settings)
+        return _connected_and_logged_in(settings, on_connected, given, lookup, None)
+
+
+def _connected_and_logged_in(settings: IMAPSettings, on_connected: Optional[OnConnected],
+                             given: Optional[Password], lookup: Optional["_StoredPassword"],
+                             early: Optional[early_login.EarlyLogin]) -> Connection:
+    def greeting_due(client: imapclient.IMAPClient) -> None:
+        # With STARTTLS the greeting comes before the certificate is checked.
+        if lookup is not None and settings.security != "starttls":
+            lookup()
+        if early is not None:
+            early(client)
+
+    client = connect(settings, before_greeting=greeting_due)
     try:
         if on_connected is not None:
             with faults.translated(settings, connecting=True):
@@ -61,7 +82,7 @@ def _log_in(settings: IMAPSettings, on_connected: Optional[OnConnected],
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        client, method = _logged_in_client(client, settings, password)
+        client, method = _logged_in_client(client, settings, password, early)
         if given is None:
             credentials.offer_to_store(settings, password)
         return Connection(client, settings, password, method)
@@ -71,10 +92,17 @@ def _log_in(settings: IMAPSettings, on_connected: Optional[OnConnected],
 
 
 def _logged_in_client(client: imapclient.IMAPClient, settings: IMAPSettings,
-                      password: Password) -> tuple[imapclient.IMAPClient, str]:
-    """Log in; where the capabilities were remembered ones and the login is
-    refused, ask for them on a new connection: if they changed, try again."""
+                      password: Password, early: Optional[early_login.EarlyLogin],
+                      ) -> tuple[imapclient.IMAPClient, str]:
+    """Log in (or read the reply to the login sent early); where the
+    capabilities were remembered ones and the login is refused, ask for
+    them on a new connection: if they changed, try again."""
     try:
+        if early is not None and early.tag is not None:
+            with faults.translated(settings, action=login.PLAIN_ONE_TURN):
+                early.reply(client)
+                protocol.known_capabilities(client)
+            return client, login.PLAIN_ONE_TURN
         return client, login.login(client, settings, password)
     except errors.LoginRefused:
         if protocol.link(client).capabilities_source != "remembered":
@@ -90,7 +118,7 @@ def _logged_in_client(client: imapclient.IMAPClient, settings: IMAPSettings,
 
 
 def connect(settings: IMAPSettings, remember: bool = True,
-            before_greeting: Optional[Callable[[], None]] = None,
+            before_greeting: Optional[Callable[[imapclient.IMAPClient], None]] = None,
             ) -> imapclient.IMAPClient:
     """Open the connection; with ``starttls`` upgrade it before anything else.
     A greeting without capabilities is taken to mean those remembered from
@@ -108,7 +136,7 @@ def connect(settings: IMAPSettings, remember: bool = True,
         transport.no_delay(protocol.link(client).sock)
         _trace_conversation(client)
         if before_greeting is not None:
-            before_greeting()
+            before_greeting(client)
 
     with faults.translated(settings, connecting=True):
         client = protocol.Client(
@@ -116,14 +144,15 @@ def connect(settings: IMAPSettings, remember: bool = True,
             ssl_context=(transport.tls_context(settings)
                          if settings.security == "imaps" else None),
             timeout=settings.timeout,
-            remembered_capabilities=stored if remember else None,
+            remembered_capabilities=stored.capabilities if stored and remember else None,
             before_greeting=greeting_due)
         source = protocol.link(client).capabilities_source
         if source == "remembered":
             trace.mutter("imapclient: capabilities remembered: %s",
                          printable(" ".join(protocol.link(client).capabilities)))
         if protocol.link(client).state == "NONAUTH":
-            capability_cache.remember(settings, client.capabilities(), before=stored)
+            capability_cache.remember(settings, client.capabilities(),
+                                      greeting_listed=source == "greeting", before=stored)
         if settings.security == "starttls":
             _start_tls(client, settings)
     return client
@@ -187,6 +216,11 @@ class _StoredPassword:
             except Exception as e:
                 self._error = e
 
+    def found(self) -> Optional[Password]:
+        """The password if one was found (its error, if any, kept for ``result``)."""
+        self()
+        return self._found[0] if self._found else None
+
     def result(self) -> tuple[Optional[Password], str]:
         self()
         if self._error is not None:
@@ -196,6 +230,6 @@ class _StoredPassword:
 
 def _close_client(client: imapclient.IMAPClient) -> None:
     try:
-        protocol.logout_without_waiting(client)
+        pipelining.logout_without_waiting(client)
     except Exception as e:
         trace.mutter("imapclient: logout failed: %s", e)

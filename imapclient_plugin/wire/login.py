@@ -9,7 +9,7 @@ from .. import errors
 from ..credentials import Password
 from ..errors import printable
 from ..settings import IMAPSettings
-from . import faults, protocol
+from . import faults, pipelining, protocol
 
 
 def login(client: imapclient.IMAPClient, settings: IMAPSettings,
@@ -23,7 +23,7 @@ def login(client: imapclient.IMAPClient, settings: IMAPSettings,
         if method in OAUTH2_METHODS:
             _oauth2_login(client, settings, password.value)
         elif method == PLAIN_ONE_TURN:
-            protocol.plain_login_one_turn(client, settings.username, password.value)
+            pipelining.plain_login_one_turn(client, settings.username, password.value)
         elif method == PLAIN:
             client.plain_login(settings.username, password.value)
         elif settings.username.isascii() and password.value.isascii():
@@ -67,13 +67,13 @@ UNSENDABLE = {LOGIN: "\r\n\x00", PLAIN: "\x00", PLAIN_ONE_TURN: "\x00"}
 OAUTH2_UNSENDABLE = "\x01\r\n\x00"
 
 
-def _sendable(secret: str, method: str) -> bool:
+def sendable(secret: str, method: str) -> bool:
     unsendable = OAUTH2_UNSENDABLE if method in OAUTH2_METHODS else UNSENDABLE[method]
     return not any(c in unsendable for c in secret)
 
 
 def _check_sendable(secret: str, method: str, settings: IMAPSettings) -> None:
-    if not _sendable(secret, method):
+    if not sendable(secret, method):
         what = "access token" if method in OAUTH2_METHODS else "password"
         raise errors.UnsendableSecret(what=what, user=settings.username,
                                       host=settings.host, method=method)

@@ -20,7 +20,7 @@ from breezy import trace
 from .. import errors
 from ..draft_data import DraftData, SplicedDraft, whole
 from ..settings import IMAPSettings
-from . import commands, faults, protocol, transport
+from . import commands, faults, pipelining, protocol, transport
 from .faults import doing
 
 DRAFT_FLAGS = (DRAFT, SEEN)
@@ -128,7 +128,7 @@ class Connection:
         """Leave ``folder`` if selected, expunging nothing: GNU Mailutils
         keeps only the first of several APPENDs into the selected folder."""
         with self._doing(doing("UNSELECT", folder)):
-            protocol.leave_folder(self._client, folder)
+            pipelining.leave_folder(self._client, folder)
 
     # Messages in the selected folder
 
@@ -169,12 +169,12 @@ class Connection:
         with self._doing(doing("UID SEARCH", folder)):
             # A refused EXAMINE (no such folder) has the SEARCHes refused
             # too, which finds nothing; nothing is changed by them.
-            select, *replies, _left = protocol.pipelined(
+            select, *replies, _left = pipelining.pipelined(
                 self._client, [commands.select(folder, readonly=True)] + searches
                 + [commands.unselect(self.has("UNSELECT"))])
-            opened = protocol.selected(self._client, select) is not None
-            protocol.unselected(self._client)
-            found = protocol.searched(self._client)
+            opened = pipelining.selected(self._client, select) is not None
+            pipelining.unselected(self._client)
+            found = pipelining.searched(self._client)
         if not opened:
             return {}
         if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in replies):
@@ -197,7 +197,7 @@ class Connection:
     # Storing
 
     def append(self, folder: str, data: DraftData, then: Sequence[bytes] = (),
-               logout: bool = False) -> tuple[Appended, protocol.Pending]:
+               logout: bool = False) -> tuple[Appended, pipelining.Pending]:
         """APPEND with \\Draft and \\Seen; where it went (when the server
         says), and the replies of ``then``, sent right behind it (commands
         that change no mail).  With ``logout``, LOGOUT goes behind too: the
@@ -206,7 +206,7 @@ class Connection:
         longer complete it, or AppendUnconfirmed says that it may still."""
         behind = list(then) + [commands.LOGOUT] * logout
         with self._doing(doing("APPEND", folder)):
-            reply, pending = self._guarded(folder, lambda: protocol.append(
+            reply, pending = self._guarded(folder, lambda: pipelining.append(
                 self._client, folder, data, DRAFT_FLAGS, behind))
         kind, response = reply
         if kind != "OK":
@@ -229,14 +229,14 @@ class Connection:
                 or not protocol.unsynchronised_allowed(self._client, len(data))):
             return None
         with self._doing(doing("UID SEARCH", folder)):
-            search = protocol.send_pipelined(self._client, [
+            search = pipelining.send_pipelined(self._client, [
                 commands.select(folder, readonly=True),
                 commands.search_message_id(message_id), commands.unselect(True)])
             appended, _ = self.append(folder, data)
             select, searched, _left = search.replies()
-            opened = protocol.selected(self._client, select) is not None
-            protocol.unselected(self._client)
-            (found,) = protocol.searched(self._client) or [b""]
+            opened = pipelining.selected(self._client, select) is not None
+            pipelining.unselected(self._client)
+            (found,) = pipelining.searched(self._client) or [b""]
         hits = [int(uid) for uid in found.split()] if opened and searched[0] == "OK" else []
         if [uid for uid in hits if uid != appended.uid]:  # exactly that Message-ID?
             hits = self.find_each(folder, [message_id])[message_id]
@@ -265,10 +265,10 @@ class Connection:
             if e.delivered:  # the server has it all and may still store it
                 raise errors.AppendUnconfirmed(host=self.settings.host, folder=folder,
                                                timeout=self.settings.timeout)
-            protocol.abort(self._client)
+            pipelining.abort(self._client)
             raise
         except (OSError, imapclient.exceptions.IMAPClientAbortError):
-            protocol.abort(self._client)
+            pipelining.abort(self._client)
             raise
 
     # Removing (see own_drafts for what proves a message is brz's)
@@ -320,11 +320,11 @@ class Connection:
                folder: str) -> FolderLook:
         """What ``look_commands`` found, from their replies."""
         with self._doing(doing("SELECT", folder)):
-            found = protocol.listed(self._client, replies[-1]) if listing else None
-            uidvalidity = protocol.selected(self._client, replies[0])
-            fetched = protocol.fetched(self._client)
+            found = pipelining.listed(self._client, replies[-1]) if listing else None
+            uidvalidity = pipelining.selected(self._client, replies[0])
+            fetched = pipelining.fetched(self._client)
             if readonly:
-                protocol.unselected(self._client)
+                pipelining.unselected(self._client)
         if replies[0][0] != "OK":
             uidvalidity, fetched = None, {}
         return FolderLook(uidvalidity, fetched, found)
@@ -337,9 +337,9 @@ class Connection:
 
     def pipelined(self, lines: Sequence[bytes]) -> list[tuple[str, list]]:
         with self._doing("the commands sent together"):
-            return protocol.pipelined(self._client, lines)
+            return pipelining.pipelined(self._client, lines)
 
-    def replies(self, pending: protocol.Pending) -> list[tuple[str, list]]:
+    def replies(self, pending: pipelining.Pending) -> list[tuple[str, list]]:
         """The replies to commands sent behind another (``append``'s ``then``)."""
         with self._doing("the commands sent behind the APPEND"):
             return pending.replies()
@@ -354,7 +354,7 @@ class Connection:
         """Log out without waiting for the BYE: the draft is stored by then,
         so a failure here does not matter."""
         try:
-            protocol.logout_without_waiting(self._client)
+            pipelining.logout_without_waiting(self._client)
         except Exception as e:
             trace.mutter("imapclient: logout failed: %s", e)
 
