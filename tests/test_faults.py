@@ -223,6 +223,26 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
         self.assertEqual(0, rule.refused)
         self.assertEqual(1, len(self.drafts()))
 
+    def test_a_refused_search_is_named_with_its_folder(self):
+        class SearchRefused(Faults):
+            """The server finds the search's criteria bad (the proxy garbles them)."""
+
+            def from_client(self, chunk: bytes) -> bytes:
+                return chunk.replace(b"SEARCH HEADER Message-ID", b"SEARCH BOGUS")
+
+            def from_server(self, line: bytes) -> bytes:
+                return line.replace(b" UIDPLUS", b"")  # the search, then the APPEND
+
+        self.build_tree_contents([("note.eml", b"From: a@example.com\n"
+                                   b"Subject: note\nMessage-ID: <n@x>\n\nHi\n")])
+        self.through_proxy(lambda n: SearchRefused())
+        _, err = self.run_bzr(["imap-send", "note.eml"], retcode=3)
+        self.assertContainsRe(err, r'^brz: ERROR: The IMAP server 127.0.0.1 refused UID SEARCH'
+                              r' \(folder "Drafts"\): Error in IMAP command UID SEARCH: [^\n]*'
+                              r'BOGUS[^\n]*\.\n$')
+        self.assertNotContainsString(err, "b'")
+        self.assertEqual([], self.drafts())
+
     def test_message_id_substring_is_not_a_match(self):
         with self.server.client(USER) as client:
             client.append("Drafts", b"From: a@example.com\r\nSubject: other\r\n"

@@ -237,9 +237,9 @@ class Connection:
             opened = pipelining.selected(self._client, select) is not None
             pipelining.unselected(self._client)
             (found,) = pipelining.searched(self._client) or [b""]
-        hits = [int(uid) for uid in found.split()] if opened and searched[0] == "OK" else []
-        if [uid for uid in hits if uid != appended.uid]:  # exactly that Message-ID?
-            hits = self.find_each(folder, [message_id])[message_id]
+        hits = [int(uid) for uid in found.split()] if opened else []
+        if searched[0] != "OK" or [uid for uid in hits if uid != appended.uid]:
+            hits = self.find_each(folder, [message_id])[message_id]  # exactly it?
         return [uid for uid in hits if uid != appended.uid], appended
 
     def append_many(self, folder: str, messages: Sequence[DraftData]) -> list[Optional[int]]:
