@@ -4,14 +4,14 @@
 - ``settings``: turns those options into validated connection settings.
 - ``message``: builds the RFC 5322 draft with the directive attached.
 - ``credentials``: finds the password (keyring, authentication.conf, prompt).
-- ``session``: connects, secures and logs in, translating faults to errors.
-- ``protocol_trace``: the ``-Dimap`` log of the conversation, redacted.
-- ``fast_commands``: login, APPEND and LOGOUT in fewer round trips.
-- ``bounded_io``: reads and writes bounded in size and in time.
-- ``drafts``: finds the Drafts folder and appends the draft.
+- ``system_keyring``: all of the plugin's use of keyring.
+- ``wire``: the one door to the server (see its ``__init__``).
+- ``drafts``: finds the Drafts folder.
 - ``cache_files``: the small JSON files the plugin remembers things in.
-- ``folder_cache``: remembers each account's Drafts folder.
-- ``revisions``: each merge request's last draft, replaced or answered.
+- ``capability_cache``, ``folder_cache``: what each server announced, and
+  each account's Drafts folder.
+- ``revisions``: each merge request's last draft, replaced or answered
+  (``merge_requests``, ``own_drafts``, ``sent_copies``, ``changes``).
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.

@@ -15,6 +15,7 @@ import contextlib
 import imaplib
 import os
 import shutil
+import subprocess
 from typing import Iterator
 
 from imapclient import response_parser
@@ -27,7 +28,6 @@ from .courier_server import CourierTunnel
 from .fixtures import PASSWORD, USER, parse
 from .imap_server import ServerUnavailable
 from .test_imap_send import series
-from .test_revisions import IMAP4D_CONFIG
 
 
 class Scenario:
@@ -118,6 +118,21 @@ class Scenario:
         patches = sorted(m["Subject"] for flags, m in self.messages(self.drafts_folder)
                          if m["Subject"].startswith("[PATCH") and b"\\Draft" in flags)
         self.assertEqual(["[PATCH %d/3] Change %d" % (n, n) for n in (1, 2, 3)], patches)
+
+
+IMAP4D_CONFIG = """\
+mailbox {{
+  mailbox-pattern "mbox://{root}/INBOX";
+  mailbox-type mbox;
+}};
+namespace personal {{
+  prefix "" {{
+    directory "{root}";
+    delimiter "/";
+    mailbox-type mbox;
+  }};
+}};
+"""
 
 
 def _name(folder: str) -> str:
@@ -222,7 +237,8 @@ class TestOnCourierWithoutGamin(TestOnCourier):
 
 
 class TestOnGnuMailutils(TunnelScenario, fixtures.SendTestCase):
-    """No UIDPLUS, no MOVE: a replaced draft is flagged \\Deleted."""
+    """No UIDPLUS, no MOVE, and it keeps only one of several messages
+    APPENDed to the selected folder, without \\Draft."""
 
     def start_tunnel(self) -> str:
         binary = shutil.which("imap4d") or "/usr/sbin/imap4d"
@@ -235,5 +251,39 @@ class TestOnGnuMailutils(TunnelScenario, fixtures.SendTestCase):
         os.mkdir(root)
         with open("imap4d.conf", "w") as f:
             f.write(IMAP4D_CONFIG.format(root=root))
-        return "%s --inetd --preauth --config-file=%s" % (
-            binary, os.path.abspath("imap4d.conf"))
+        self.imap4d = [binary, "--inetd", "--preauth",
+                       "--config-file=" + os.path.abspath("imap4d.conf")]
+        return " ".join(self.imap4d)
+
+    def listing(self) -> bytes:
+        """Each message of Drafts: its UID, flags and subject."""
+        commands = (b'a SELECT Drafts\r\nb FETCH 1:* (UID FLAGS'
+                    b' BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nc LOGOUT\r\n')
+        return subprocess.run(self.imap4d, input=commands, capture_output=True,
+                              timeout=30, check=True).stdout
+
+    def test_the_replaced_draft_is_flagged_and_the_new_one_kept(self):
+        self.send(stdin="")
+        self.commit("Address review")
+        _, err = self.send(stdin="")
+        self.assertContainsString(
+            err, "Flagged the earlier unsent draft of this merge request (UID 1) as"
+            " deleted")
+        listing = self.listing()
+        self.assertContainsRe(listing, rb"\* 1 FETCH \(UID 1 FLAGS \([^)]*\\Deleted")
+        self.assertContainsRe(listing, rb"\* 2 FETCH \(UID 2 FLAGS \(\\Draft[^)]*\)"
+                              rb"[^\r]*\r\n(?i:Subject): \[MERGE\] Address review")
+        self.assertNotContainsRe(listing, rb"\* 3 FETCH")
+
+    def test_imap_send_of_a_series_keeps_every_message(self):
+        """imap4d keeps only the first of several APPENDs into the selected
+        folder (and answers OK to each): the search's folder is left first."""
+        self.build_tree_contents([("series.mbox", series(3))])
+        self.run_bzr(["imap-send", "series.mbox"], stdin="")
+        listing = self.listing()
+        for n in (1, 2, 3):
+            self.assertContainsRe(listing, rb"\* %d FETCH \(UID %d FLAGS \(\\Draft"
+                                  rb"[^\r]*\r\n(?i:Subject): \[PATCH %d/3\]" % (n, n, n))
+        _, err = self.run_bzr(["imap-send", "series.mbox"], stdin="")  # stores nothing
+        self.assertNotContainsRe(self.listing(), rb"\* 4 FETCH")
+

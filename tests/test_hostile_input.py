@@ -7,7 +7,6 @@ import base64
 
 from breezy import config, tests
 
-from . import fixtures
 from .fixtures import parse
 from .test_faults import ProxiedDovecotTestCase
 from .test_message import build

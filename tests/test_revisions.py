@@ -9,13 +9,12 @@ import imaplib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-from breezy import bedding, tests
+from breezy import bedding
 from breezy.workingtree import WorkingTree
 
 from . import fixtures
@@ -499,81 +498,3 @@ class KillOnRemoval(CutOnRemoval):
             self.process.kill()
             self.process.wait()
             raise
-
-
-IMAP4D_CONFIG = """\
-mailbox {{
-  mailbox-pattern "mbox://{root}/INBOX";
-  mailbox-type mbox;
-}};
-namespace personal {{
-  prefix "" {{
-    directory "{root}";
-    delimiter "/";
-    mailbox-type mbox;
-  }};
-}};
-"""
-
-
-class TestOnGnuMailutils(fixtures.SendTestCase):
-    """GNU Mailutils' imap4d (Debian's mailutils-imap4d), preauthenticated
-    through imap_tunnel: no UIDPLUS, no MOVE, and it keeps only one of
-    several messages APPENDed to the selected folder, without \\Draft."""
-
-    def setUp(self):
-        super().setUp()
-        binary = shutil.which("imap4d") or "/usr/sbin/imap4d"
-        if not os.path.exists(binary):
-            if os.environ.get("CI") == "true":
-                self.fail("needs imap4d (apt-get install mailutils-imap4d)")
-            raise tests.TestNotApplicable("needs imap4d (apt-get install"
-                                          " mailutils-imap4d)")
-        root = os.path.abspath("mail")
-        os.mkdir(root)
-        with open("imap4d.conf", "w") as f:
-            f.write(IMAP4D_CONFIG.format(root=root))
-        self.tunnel = [binary, "--inetd", "--preauth",
-                       "--config-file=" + os.path.abspath("imap4d.conf")]
-        fixtures.no_keyring(self)
-        self.configure(imap_tunnel=" ".join(self.tunnel))
-
-    def listing(self) -> bytes:
-        """Each message of Drafts: its UID, flags and subject."""
-        commands = (b'a SELECT Drafts\r\nb FETCH 1:* (UID FLAGS'
-                    b' BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nc LOGOUT\r\n')
-        return subprocess.run(self.tunnel, input=commands, capture_output=True,
-                              timeout=30, check=True).stdout
-
-    def commit(self, message: str) -> None:
-        tree = WorkingTree.open("feature")
-        with open("feature/hello.txt", "ab") as f:
-            f.write(message.encode() + b"\n")
-        tree.commit(message)
-
-    def test_the_replaced_draft_is_flagged_and_the_new_one_kept(self):
-        self.send(stdin="")
-        self.commit("Address review")
-        _, err = self.send(stdin="")
-        self.assertContainsString(
-            err, "Flagged the earlier unsent draft of this merge request (UID 1) as"
-            " deleted")
-        listing = self.listing()
-        self.assertContainsRe(listing, rb"\* 1 FETCH \(UID 1 FLAGS \([^)]*\\Deleted")
-        self.assertContainsRe(listing, rb"\* 2 FETCH \(UID 2 FLAGS \(\\Draft[^)]*\)"
-                              rb"[^\r]*\r\n(?i:Subject): \[MERGE\] Address review")
-        self.assertNotContainsRe(listing, rb"\* 3 FETCH")
-
-    def test_imap_send_of_a_series_keeps_every_message(self):
-        """imap4d keeps only the first of several APPENDs into the selected
-        folder (and answers OK to each): the search's folder is left first."""
-        from .test_imap_send import series
-        self.build_tree_contents([("series.mbox", series(3))])
-        self.run_bzr(["imap-send", "series.mbox"], stdin="")
-        listing = self.listing()
-        for n in (1, 2, 3):
-            self.assertContainsRe(listing, rb"\* %d FETCH \(UID %d FLAGS \(\\Draft"
-                                  rb"[^\r]*\r\n(?i:Subject): \[PATCH %d/3\]" % (n, n, n))
-        _, err = self.run_bzr(["imap-send", "series.mbox"], stdin="")  # stores nothing
-        self.assertNotContainsRe(self.listing(), rb"\* 4 FETCH")
-

@@ -13,7 +13,7 @@ import time
 from breezy import bedding, tests
 
 from . import fixtures
-from .fixtures import PASSWORD, USER, parse
+from .fixtures import PASSWORD, parse
 from .proxy import SlowAppendReply
 from .test_faults import ProxiedDovecotTestCase
 from .test_secret_service import plugin_root
