@@ -30,7 +30,7 @@ from breezy import trace
 from .draft_data import DraftData, slices
 from .errors import printable
 from .merge_requests import DraftRecord
-from .wire import mailbox
+from .wire import mailbox, replies
 from .wire.mailbox import Connection
 
 THERE = "there"  # unchanged, in the folder: brz's to remove
@@ -194,7 +194,7 @@ def fingerprint(data: DraftData) -> str:
 
 def _parts(fetched: dict) -> tuple[bytes, bytes]:
     """The header block and the text's start of a message FETCHED."""
-    return _split(mailbox.fetch_item(fetched, b"BODY[]"))
+    return _split(replies.fetch_item(fetched, b"BODY[]"))
 
 
 def _split(start: bytes) -> tuple[bytes, bytes]:
@@ -203,13 +203,13 @@ def _split(start: bytes) -> tuple[bytes, bytes]:
 
 
 def _has_message_id(header_block: bytes, message_id: str) -> bool:
-    found, = mailbox.header_values(header_block, ["Message-ID"])
+    found, = replies.header_values(header_block, ["Message-ID"])
     return found == message_id.strip()
 
 
 def _fingerprint(header_block: bytes, text_start: bytes) -> str:
     digest = hashlib.sha256()
-    for value in mailbox.header_values(header_block, FIELDS):
+    for value in replies.header_values(header_block, FIELDS):
         digest.update(value.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(text_start)
     return digest.hexdigest()

@@ -27,7 +27,8 @@ from .message import build_draft, draft_bytes
 from .settings import IMAPSettings
 from .store import Draft, StoredDraft
 from .wire.connection import logged_in
-from .wire.mailbox import Appended, Connection
+from .wire.mailbox import Connection
+from .wire.replies import Appended
 
 TARGET_BRANCH = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
 MERGE_TAG = re.compile(r"^\[MERGE( v\d+)?\] ?")

@@ -23,7 +23,7 @@ from typing import Iterator, NamedTuple, Optional
 
 from . import errors
 from .merge_requests import DraftRecord, is_message_id
-from .wire import mailbox
+from .wire import replies
 from .wire.mailbox import Connection
 
 SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent",
@@ -133,7 +133,7 @@ def _part_starts(connection: Connection, folder: str, uid: int) -> Iterator[byte
     wanted = ["BODY.PEEK[%s]<0.%d>" % (section, PART_START) for section, _ in sections]
     fetched = connection.fetch([uid], wanted, folder).get(uid, {})
     for section, encoding in sections:
-        yield _decoded_part(mailbox.fetch_item(fetched, b"BODY[%s]" % section.encode("ascii")),
+        yield _decoded_part(replies.fetch_item(fetched, b"BODY[%s]" % section.encode("ascii")),
                             encoding)
 
 

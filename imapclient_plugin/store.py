@@ -17,7 +17,8 @@ from .errors import printable
 from .settings import IMAPSettings
 from .wire.connection import logged_in
 from .wire.faults import LOST
-from .wire.mailbox import Appended, Connection
+from .wire.mailbox import Connection
+from .wire.replies import Appended
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ TEST_MODULES = [
     "test_registration",
     "test_heap",
     "test_send",
+    "test_send_failures",
     "test_tls",
     "test_faults",
     "test_imap_send",
@@ -25,6 +26,7 @@ TEST_MODULES = [
     "test_unsent",
     "test_mail_program",
     "test_revisions",
+    "test_own_drafts",
     "test_merge_requests",
     "test_every_server",
 ]

@@ -12,10 +12,12 @@ import keyring
 from ..imapclient_plugin.draft_data import SPLICE_FROM
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
-from .proxy import (ByeOnAppend, CountCommands, CourierReadOnlyRule, CutBeforeReply,
-                    CutInsideLiteral, CutInTheListing, Faults, GreetingWhenSpokenTo, GreetingWithoutCapabilities,
-                    WithoutInitialResponse, HideFirstSearchHit, RefuseAppend,
-                    RewritingProxy, SlowAppendReply, SlowUplink)
+from .proxy import (ByeOnAppend, CutBeforeReply, CutInsideLiteral, Faults,
+                    RefuseAppend, RewritingProxy)
+from .server_behaviours import (CountCommands, CourierReadOnlyRule, CutInTheListing,
+                                GreetingWhenSpokenTo, GreetingWithoutCapabilities,
+                                WithoutInitialResponse, HideFirstSearchHit,
+                                SlowAppendReply, SlowUplink)
 
 
 def first_connection(faults_class, *args):

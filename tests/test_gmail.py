@@ -16,7 +16,8 @@ from . import fixtures
 from .fixtures import PASSWORD, USER
 from .fixtures import parse
 from .gmail_front import GMailProfile
-from .proxy import CountCommands, RewritingProxy
+from .proxy import RewritingProxy
+from .server_behaviours import CountCommands
 from .test_settings import settings_from
 from ..imapclient_plugin.wire import mailbox
 

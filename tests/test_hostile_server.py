@@ -15,8 +15,8 @@ from imapclient.response_types import BodyData
 
 from . import fixtures
 from .fixtures import PASSWORD, USER
-from .proxy import (CountCommands, DripFeed, EndlessUntagged, GiantLiteral,
-                    RefuseAppend, RewritingProxy)
+from .proxy import RefuseAppend, RewritingProxy
+from .server_behaviours import CountCommands, DripFeed, EndlessUntagged, GiantLiteral
 from .test_faults import ProxiedDovecotTestCase, every_connection
 from ..imapclient_plugin import sent_copies
 

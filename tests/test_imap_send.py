@@ -11,8 +11,9 @@ from breezy.branch import Branch
 from ..imapclient_plugin import commands
 from . import fixtures
 from .fixtures import PASSWORD, USER, parse
-from .proxy import (CountCommands, CutBeforeReply, CutInsideLiteral, Faults,
-                    RefuseUidExpunge, RewritingProxy, hide_capability)
+from .proxy import (CutBeforeReply, CutInsideLiteral, Faults, RewritingProxy,
+                    hide_capability)
+from .server_behaviours import CountCommands, RefuseUidExpunge
 
 
 MBOX = (b"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"

@@ -10,7 +10,7 @@ from breezy import bedding, tests
 from . import fixtures
 
 from ..imapclient_plugin import merge_requests
-from ..imapclient_plugin.wire import mailbox
+from ..imapclient_plugin.wire import replies
 from ..imapclient_plugin.merge_requests import Damaged
 
 GOOD = {"drafts": [{"message_id": "<1.2@example.com>", "folder": "Drafts",
@@ -81,8 +81,8 @@ class TestCourierFetchKeys(tests.TestCase):
     def test_quoted_field_name(self):
         """Courier-IMAP answers BODY[HEADER.FIELDS ("MESSAGE-ID")]."""
         fetched = {b'BODY[HEADER.FIELDS ("MESSAGE-ID")]': b"Message-ID: <a@b.c>\r\n\r\n"}
-        self.assertTrue(mailbox.has_message_id(fetched, "<a@b.c>"))
-        self.assertFalse(mailbox.has_message_id(fetched, "<a@b.d>"))
+        self.assertTrue(replies.has_message_id(fetched, "<a@b.c>"))
+        self.assertFalse(replies.has_message_id(fetched, "<a@b.d>"))
 
 
 

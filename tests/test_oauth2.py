@@ -10,7 +10,8 @@ import os
 
 from . import fixtures
 from .fixtures import PASSWORD, USER
-from .proxy import OAuth2Server, RewritingProxy
+from .proxy import RewritingProxy
+from .server_behaviours import OAuth2Server
 
 TOKEN = "ya29.a0-test-access-token"
 

@@ -14,7 +14,7 @@ from breezy import bedding, tests
 
 from . import fixtures
 from .fixtures import PASSWORD, parse
-from .proxy import SlowAppendReply
+from .server_behaviours import SlowAppendReply
 from .test_faults import ProxiedDovecotTestCase
 from .test_secret_service import plugin_root
 

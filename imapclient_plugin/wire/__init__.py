@@ -8,6 +8,7 @@ imaplib, imapclient, socket or ssl, or sees their exceptions.
 - ``faults``: every library exception as one of the plugin's errors.
 - ``login``: the login methods; ``early_login``: GMail's, before its greeting.
 - ``connection``: connect, log in, give a ``Connection``.
-- ``mailbox``: the ``Connection``: folders, searches, appends, removals.
+- ``mailbox``: the ``Connection``: folders, searches, appends, removals;
+  ``replies``: reading what the server answered.
 - ``conversation_trace``: ``brz -Dimap``.
 """

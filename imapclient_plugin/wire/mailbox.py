@@ -7,9 +7,6 @@ the command and folder a refusal was about.
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
-import re
 from typing import Iterator, NamedTuple, Optional, Sequence
 
 import imapclient
@@ -20,24 +17,16 @@ from breezy import trace
 from .. import errors
 from ..draft_data import DraftData, SplicedDraft, whole
 from ..settings import IMAPSettings
-from . import commands, faults, pipelining, protocol, transport
+from . import commands, faults, pipelining, protocol, replies, transport
+from .replies import Appended
 from .faults import doing
 
 DRAFT_FLAGS = (DRAFT, SEEN)
-APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([\d:,]+)\]", re.IGNORECASE)
 MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 MESSAGE_ID_ITEMS = ("(%s)" % MESSAGE_ID_FIELD).encode("ascii")
-HEADER_FIELDS_REPLY = b"BODY[HEADER.FIELDS "
 GMAIL_EXTENSION = b"X-GM-EXT-1"
 # GMail stores bigger drafts (APPENDLIMIT=35651584) but sends at most 25 MB.
 GMAIL_SEND_LIMIT = 25 * 1000 * 1000
-
-
-class Appended(NamedTuple):
-    """Where the server says it stored the draft (RFC 4315 APPENDUID)."""
-
-    uidvalidity: Optional[int]
-    uid: Optional[int]
 
 
 class FolderLook(NamedTuple):
@@ -152,7 +141,7 @@ class Connection:
         (SEARCH HEADER matches substrings), lowest first."""
         fetched = self.fetch(uids, [MESSAGE_ID_FIELD], folder)
         return sorted(uid for uid, data in fetched.items()
-                      if has_message_id(data, message_id))
+                      if replies.has_message_id(data, message_id))
 
     def find_each(self, folder: str, message_ids: Sequence[str]) -> dict[str, list[int]]:
         """For each Message-ID, the UIDs in ``folder`` with exactly it, in
@@ -169,7 +158,7 @@ class Connection:
         with self._doing(doing("UID SEARCH", folder)):
             # A refused EXAMINE (no such folder) has the SEARCHes refused
             # too, which finds nothing; nothing is changed by them.
-            select, *replies, _left = pipelining.pipelined(
+            select, *answers, _left = pipelining.pipelined(
                 self._client, [commands.select(folder, readonly=True)] + searches
                 + [commands.unselect(self.has("UNSELECT"))])
             opened = pipelining.selected(self._client, select) is not None
@@ -177,14 +166,14 @@ class Connection:
             found = pipelining.searched(self._client)
         if not opened:
             return {}
-        if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in replies):
+        if len(found) != len(message_ids) or any(kind != "OK" for kind, _ in answers):
             found = self._searched_one_by_one(folder, message_ids)
         hits = {m: [int(uid) for uid in (line or b"").split()]
                 for m, line in zip(message_ids, found)}
         all_uids = sorted({uid for uids in hits.values() for uid in uids})
         fetched = self.look(folder, all_uids, MESSAGE_ID_ITEMS, readonly=True).fetched \
             if all_uids else {}
-        return {m: sorted(uid for uid in uids if has_message_id(fetched.get(uid, {}), m))
+        return {m: sorted(uid for uid in uids if replies.has_message_id(fetched.get(uid, {}), m))
                 for m, uids in hits.items()}
 
     def _searched_one_by_one(self, folder: str, message_ids: Sequence[str]) -> list[bytes]:
@@ -211,7 +200,7 @@ class Connection:
         kind, response = reply
         if kind != "OK":
             raise faults.append_refused(self.settings, folder, faults.reply_text(response))
-        return _appended(response[-1] if response else b""), pending
+        return replies.appended(response[-1] if response else b""), pending
 
     def append_behind_search(self, folder: str, message_id: str,
                              data: DraftData) -> Optional[tuple[list[int], Appended]]:
@@ -254,8 +243,8 @@ class Connection:
                 folder, [{"msg": whole(m), "flags": DRAFT_FLAGS} for m in messages]))
         if kind != "OK":
             raise faults.append_refused(self.settings, folder, faults.reply_text(data))
-        match = APPENDUID.search(data[-1] if data else b"")
-        uids = _uid_set(match.group(2)) if match else []
+        match = replies.APPENDUID.search(data[-1] if data else b"")
+        uids = replies.uid_set(match.group(2)) if match else []
         return uids if len(uids) == len(messages) else [None] * len(messages)
 
     def _guarded(self, folder: str, append):
@@ -360,45 +349,3 @@ class Connection:
 
 
 MOVED, EXPUNGED, FLAGGED = "moved", "expunged", "flagged"
-
-
-def has_message_id(fetched: dict, message_id: str) -> bool:
-    """Whether a FETCH of header fields (MESSAGE_ID_FIELD, or others with
-    MESSAGE-ID among them) shows exactly ``message_id``."""
-    found, = header_values(fetch_item(fetched, HEADER_FIELDS_REPLY), ["Message-ID"])
-    return found == message_id.strip()
-
-
-def fetch_item(fetched: dict, name: bytes) -> bytes:
-    """The FETCH item whose name starts with ``name``, however the server
-    spells the rest: in any case, its field names quoted or not (Courier
-    answers BODY[HEADER.FIELDS ("MESSAGE-ID")]); b"" if there is none."""
-    for key, value in fetched.items():
-        if (isinstance(key, bytes) and isinstance(value, bytes)
-                and key.upper().replace(b'"', b"").startswith(name)):
-            return value
-    return b""
-
-
-def header_values(header_block: bytes, names: Sequence[str]) -> list[str]:
-    """The value of each header field ``names`` in ``header_block`` (as a
-    FETCH of HEADER.FIELDS gives it), unfolded, "" where missing."""
-    parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
-        header_block or b"")
-    return [" ".join(str(parsed[name] or "").split()) for name in names]
-
-
-def _appended(response: object) -> Appended:
-    """Where the APPEND's OK says the draft went (nothing, without UIDPLUS)."""
-    match = APPENDUID.search(response if isinstance(response, bytes) else b"")
-    if match is None or not match.group(2).isdigit():
-        return Appended(None, None)
-    return Appended(int(match.group(1)), int(match.group(2)))
-
-
-def _uid_set(text: bytes) -> list[int]:
-    uids = []
-    for part in text.split(b","):
-        first, _, last = part.partition(b":")
-        uids.extend(range(int(first), int(last or first) + 1))
-    return uids
