@@ -1,4 +1,4 @@
-"""Store ``brz send`` merge requests as drafts in an IMAP Drafts folder.
+"""Store brz send merge requests as drafts in an IMAP Drafts folder.
 
 Set ``mail_client = imapclient`` and ``imap_server`` in your configuration,
 then ``brz send`` uploads the merge directive as a draft e-mail (flagged

@@ -33,15 +33,11 @@ class cmd_imap_send(Command):
     The settings are those of ``brz send`` with mail_client = imapclient,
     read for the branch in the current directory (``brz help imapclient``).
     A message whose Message-ID is already in the folder is not stored again,
-    so running the command twice does not make duplicates (a message or
-    patch without one gets one made from its content).  Everything goes over
-    one connection: a series of patches is checked in one turn and stored
-    in one MULTIAPPEND where the server offers it.  One message goes up in
-    the same turn as the check where the server can remove a copy by its
-    UID (UIDPLUS, seen at the last login): found there already, the copy
-    just stored is removed at once.  A file kept by
-    ``brz send`` is deleted once its message is stored; where it is the
-    next revision of a merge request, the earlier draft it replaces is
+    so running the command twice makes no duplicates (a message or patch
+    without one gets one made from its content).  A series of patches goes
+    over one connection and takes about the time of one message.  A file
+    kept by ``brz send`` is deleted once its message is stored; where it is
+    the next revision of a merge request, the earlier draft it replaces is
     removed as ``brz send`` would have.
     """
 
@@ -67,8 +63,8 @@ class cmd_imap_send(Command):
         from .revisions import settle_kept
 
         stored = store_drafts(settings, messages)
-        for where in stored:
-            report_stored(settings, where)
+        for message, where in zip(messages, stored):
+            report_stored(settings, where, _named(message.data, message.message_id))
         settle_kept(settings, [(m.message_id, where) for m, where in zip(messages, stored)])
         for path in file_list:
             if _is_kept(path):
@@ -101,7 +97,14 @@ class cmd_imap_folders(Command):
             mark = "*" if target is not None and name == target.name else " "
             self.outf.write("%s %s%s\n" % (
                 mark, printable(name), "  " + " ".join(special) if special else ""))
-        if target is not None:
+        names = [name for _flags, _delimiter, name in listing]
+        if target is not None and target.name not in names:  # set by imap_mailbox
+            self.outf.write(
+                'imap_mailbox is "%s", which this account does not have: brz send'
+                " will stop with an error, not create it. Create it in your mail"
+                " program, or remove imap_mailbox to use the folder brz finds.\n"
+                % printable(target.name))
+        elif target is not None:
             self.outf.write('Drafts go to "%s" (%s).\n' % (printable(target.name),
                                                            target.how_found))
         else:
@@ -217,6 +220,18 @@ def _read(path: str) -> bytes:
             return f.read()
     except OSError as e:
         raise errors.CannotRead(path=path, reason=e.strerror or str(e))
+
+
+def _named(data: bytes, message_id: str) -> str:
+    """What names a message in imap-send's lines: its subject, else its
+    Message-ID."""
+    import email.parser
+    import email.policy
+
+    header = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        bytes(data).partition(b"\r\n\r\n")[0])
+    subject = " ".join(str(header["Subject"] or "").split())
+    return subject[:80] or message_id
 
 
 def _is_kept(path: str) -> bool:

@@ -115,9 +115,9 @@ Compared with git imap-send:
   OAuth2                    XOAUTH2, OAUTHBEARER            the same, git 2.51 on
   TLS                       always verified; private CA;    imap.sslverify can turn
                             STARTTLS never downgraded       checking off
-  turns, whole connection   3 on Dovecot, 8 on GMail over   11 and 15 (measured on
-                            TLS (login, APPEND, LOGOUT      the same servers)
-                            in one turn where safe)
+  turns, whole connection   5 on Dovecot, 8 on GMail over   11 and 15 (measured on
+                            TLS (APPEND and LOGOUT in one   the same servers)
+                            turn where the server allows)
   failure                   message kept, retried without   message left in the input
                             duplicates (Message-ID)
   running twice             skips what is there             stores it all again

@@ -26,15 +26,19 @@ class StoredDraft:
     folder: drafts.DraftsFolder
     uid: Optional[int]
     web_link: Optional[str] = None
+    already_there: bool = False  # found, not stored (brz imap-send)
 
 
-def report_stored(settings: IMAPSettings, stored: StoredDraft) -> None:
-    """Say where the draft is; open it in the browser if asked to."""
+def report_stored(settings: IMAPSettings, stored: StoredDraft, name: str = "") -> None:
+    """Say where the draft is, one line (naming the message where several
+    may be stored); open it in the browser if asked to."""
     trace.note(
-        'Draft saved to "%s" on %s%s.',
+        '%s "%s" on %s%s%s',
+        "Already in" if stored.already_there else "Draft saved to",
         printable(stored.folder.name),
         settings.host,
         " (UID %d)" % stored.uid if stored.uid is not None else "",
+        ": " + printable(name) if name else ".",
     )
     if stored.web_link is None:
         return
@@ -130,13 +134,13 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
             with logged_in(settings, password=connection.password) as again:
                 uids = _append_missing(again, folder.name, messages, look_again=True)
         links = [drafts.gmail_link(connection, m.message_id) for m in messages]
-    return [StoredDraft(folder, uid, link) for uid, link in zip(uids, links)]
+    return [StoredDraft(folder, uid, link, there) for (uid, there), link in zip(uids, links)]
 
 
 def _append_missing(connection: Connection, folder: str, messages: Sequence[Draft],
-                    look_again: bool = False) -> list[Optional[int]]:
-    """The UID of each message (where the server says it), storing those
-    that are not there yet."""
+                    look_again: bool = False) -> list[tuple[Optional[int], bool]]:
+    """The UID of each message (where the server says it), and whether it
+    was there already; those that are not are stored."""
     ids = [m.message_id for m in messages]
     if len(messages) == 1 and not look_again:
         uids = _append_behind_search(connection, folder, messages[0])
@@ -146,7 +150,6 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
     connection.check_append_limit(max(len(m.data) for m in messages))
     for m in messages:
         if there.get(m.message_id):
-            trace.note("The draft was already there.")
             if look_again:  # an upload cut off may have landed beside it
                 _keep_one(connection, folder, there[m.message_id])
     # Once per Message-ID, also where the input repeats one.
@@ -160,25 +163,24 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
             copies = again.get(m.message_id, [])
             _keep_one(connection, folder, copies)
             uids[m.message_id] = copies[0] if copies else uids[m.message_id]
-    return [there[m][0] if there.get(m) else uids[m] for m in ids]
+    return [(there[m][0], True) if there.get(m) else (uids[m], False) for m in ids]
 
 
 def _append_behind_search(connection: Connection, folder: str,
-                          draft: Draft) -> Optional[list[Optional[int]]]:
+                          draft: Draft) -> Optional[list[tuple[Optional[int], bool]]]:
     """One message in one turn (``Connection.append_behind_search``): [its
-    UID]; found there already, the copy just stored is removed.  None where
-    the server does not allow it."""
+    UID, whether it was there]; found there already, the copy just stored
+    is removed.  None where the server does not allow it."""
     connection.check_append_limit(len(draft.data))
     done = connection.append_behind_search(folder, draft.message_id, draft.data)
     if done is None:
         return None
     there, appended = done
     if not there:
-        return [appended.uid]
-    trace.note("The draft was already there.")
+        return [(appended.uid, False)]
     if appended.uid is not None:
         _keep_one(connection, folder, [there[0], appended.uid], say_removed=False)
-    return [there[0]]
+    return [(there[0], True)]
 
 
 def _drafts_folder(connection: Connection, remembered: Optional[str]) -> drafts.DraftsFolder:
@@ -250,7 +252,7 @@ def _keep_one(connection: Connection, folder: str, copies: list[int],
     if removed and say_removed:
         trace.note("The first upload arrived too; removed the extra copy"
                    " (UID %s), so there is one draft.", ", ".join(map(str, removed)))
-    elif len(copies) > 1:
+    elif len(copies) > 1 and not removed:
         trace.warning(
             'There are %d copies of the draft in "%s" (UIDs %s): the server'
             " cannot remove one without UIDPLUS. Delete the extra ones in your"

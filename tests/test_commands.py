@@ -43,6 +43,19 @@ class TestImapFolders(fixtures.SendTestCase):
         self.assertIn("* INBOX", out.splitlines())
         self.assertContainsString(out, 'Drafts go to "INBOX" (set by imap_mailbox).')
 
+    def test_configured_folder_the_account_lacks(self):
+        server = fixtures.start_dovecot(self)
+        self.configure(server, imap_mailbox="Entwürfe")
+        out, _ = self.run_bzr(["imap-folders"])
+        self.assertContainsString(out, 'imap_mailbox is "Entwürfe", which this account'
+                                  " does not have: brz send will stop with an error")
+        self.assertNotIn("*", "".join(line[:1] for line in out.splitlines()))
+        # ... as it does.
+        _, err = self.send(retcode=3)
+        self.assertContainsString(err, 'refused the folder "Entwürfe"')
+        with server.client(USER) as client:
+            self.assertFalse(client.folder_exists("Entwürfe"))
+
 
 class TestImapLogin(fixtures.SendTestCase):
 

@@ -114,7 +114,7 @@ class Scenario:
         self.build_tree_contents([("series.mbox", series(3))])
         self.run_bzr(["imap-send", "series.mbox"])
         _, err = self.run_bzr(["imap-send", "series.mbox"])
-        self.assertEqual(3, err.count("The draft was already there."))
+        self.assertEqual(3, err.count('Already in "%s"' % self.drafts_folder))
         patches = sorted(m["Subject"] for flags, m in self.messages(self.drafts_folder)
                          if m["Subject"].startswith("[PATCH") and b"\\Draft" in flags)
         self.assertEqual(["[PATCH %d/3] Change %d" % (n, n) for n in (1, 2, 3)], patches)

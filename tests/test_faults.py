@@ -185,7 +185,7 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
             time.sleep(0.1)
         self.assertEqual(1, len(self.drafts()))  # the first one landed late
         _, err = self.run_bzr(["imap-send", path])
-        self.assertContainsString(err, "The draft was already there.")
+        self.assertContainsString(err, 'Already in "Drafts"')
         self.assertEqual(1, len(self.drafts()))
 
     def test_late_first_copy_is_removed_by_uid(self):
@@ -254,7 +254,7 @@ class TestExactlyOnce(ProxiedDovecotTestCase):
                                    b"Subject: mine\nMessage-ID: abc@example.com\n"
                                    b"\nHi\n")])
         _, err = self.run_bzr(["imap-send", "note.eml"])
-        self.assertNotContainsString(err, "already there")
+        self.assertContainsString(err, 'Draft saved to "Drafts" on 127.0.0.1 (UID 2): mine')
         self.assertEqual(["other", "mine"],
                          [parse(raw)["Subject"] for _f, raw in self.drafts()])
 

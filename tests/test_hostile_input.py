@@ -243,7 +243,7 @@ class TestHostileSend(ProxiedDovecotTestCase):
         self.build_tree_contents([("series.mbox", MBOX_WITH_FROM_IN_BODY)])
         self.run_bzr(["imap-send", "series.mbox"])
         _, err = self.run_bzr(["imap-send", "series.mbox"])
-        self.assertEqual(2, err.count("The draft was already there."))
+        self.assertEqual(2, err.count('Already in "Drafts"'))
         self.assertEqual(2, len(self.drafts()))
 
     def test_imap_send_of_a_kept_multipart_message(self):

@@ -54,7 +54,8 @@ class TestImapSend(fixtures.SendTestCase):
         self.assertPathDoesNotExist(kept)
 
         _, err = self.run_bzr(["imap-send", copy])
-        self.assertContainsString(err, "The draft was already there.")
+        self.assertContainsString(err, 'Already in "Drafts" on 127.0.0.1 (UID 1): [MERGE]'
+                                  " Say hello to the world")
         self.assertPathExists(copy)  # not one of brz send's kept files
         ((flags, raw),) = server.messages(USER, "Drafts")
         self.assertEqual("[MERGE] Say hello to the world", parse(raw)["Subject"])
@@ -67,7 +68,7 @@ class TestImapSend(fixtures.SendTestCase):
                                    b"Subject: hand-written\n\nHello\n")])
         self.run_bzr(["imap-send", "note.eml"])
         _, err = self.run_bzr(["imap-send", "note.eml"])  # the same Message-ID
-        self.assertContainsString(err, "The draft was already there.")
+        self.assertEqual('Already in "Drafts" on 127.0.0.1 (UID 1): hand-written\n', err)
         (stored,) = [parse(raw) for _flags, raw in server.messages(USER, "Drafts")]
         self.assertEqual("hand-written", stored["Subject"])
         self.assertContainsRe(stored["Message-ID"], "^<[0-9a-f]{40}@brz-imapclient.invalid>$")
@@ -78,6 +79,8 @@ class TestImapSend(fixtures.SendTestCase):
         self.build_tree_contents([("series.mbox", MBOX)])
         _, err = self.run_bzr(["imap-send", "series.mbox"])
         self.assertEqual(2, err.count("Draft saved to"))
+        self.assertContainsString(err, 'Draft saved to "Drafts" on 127.0.0.1 (UID 2):'
+                                  " [PATCH 2/2] Second\n")
         stored = [parse(raw) for _flags, raw in server.messages(USER, "Drafts")]
         self.assertEqual(["[PATCH 1/2] First", "[PATCH 2/2] Second"],
                          [m["Subject"] for m in stored])
@@ -204,7 +207,7 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
         # Again: everything is found in one turn, nothing is stored.
         counter.commands.clear()
         _, err = self.run_bzr(["imap-send", "series.mbox"])
-        self.assertEqual(10, err.count("The draft was already there."))
+        self.assertEqual(10, err.count("Already in \"Drafts\""))
         self.assertNotIn(b"APPEND", counter.commands)
         self.assertEqual(10, len(self.subjects()))
 
@@ -212,7 +215,7 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
         self.through(lambda n: Faults())
         self.run_bzr(["imap-send", "series.mbox"])  # finds the folder, remembers it
         _, err = self.run_bzr(["-Dimap", "imap-send", "series.mbox"])
-        self.assertEqual(10, err.count("The draft was already there."))
+        self.assertEqual(10, err.count("Already in \"Drafts\""))
         first_turn = fixtures.turn_after_login(self, self.get_log())
         self.assertContainsRe(first_turn, r'imap C: \S+ EXAMINE "Drafts"')
         self.assertEqual(10, first_turn.count("UID SEARCH HEADER Message-ID"))
@@ -231,7 +234,7 @@ class TestSeriesOverOneConnection(fixtures.SendTestCase):
             b"From 0000000000000000000000000000000000000006")])])
         self.run_bzr(["imap-send", "first.mbox"])
         _, err = self.run_bzr(["imap-send", "series.mbox"])
-        self.assertEqual(5, err.count("The draft was already there."))
+        self.assertEqual(5, err.count("Already in \"Drafts\""))
         self.assertEqual(10, len(self.subjects()))
 
     def test_connection_cut_in_the_multiappend_stores_each_once(self):
@@ -298,7 +301,7 @@ class TestOneMessage(fixtures.SendTestCase):
         _, err = self.run_bzr(["-Dimap", "imap-send", "a.eml"])
         self.assertNotContainsString(self.first_turn(), "APPEND")
         self.assertNotIn(b"APPEND", counter.commands)
-        self.assertContainsString(err, "The draft was already there.")
+        self.assertContainsString(err, 'Already in "Drafts" on 127.0.0.1 (UID 1): first')
         self.assertEqual(1, len(self.stored()))
 
     def test_append_goes_behind_the_search_and_the_unselect(self):
@@ -318,8 +321,7 @@ class TestOneMessage(fixtures.SendTestCase):
         counter.commands.clear()
         _, err = self.run_bzr(["imap-send", "a.eml"])
         self.assertEqual(1, counter.commands.count(b"APPEND"))  # went with the search
-        self.assertContainsString(err, "The draft was already there.")
-        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertEqual('Already in "Drafts" on 127.0.0.1 (UID 1): first\n', err)
         self.assertEqual(["first"], [s for s, _f in self.stored()])
 
     def reply_lost_on_second_connection(self) -> RewritingProxy:
@@ -340,7 +342,7 @@ class TestOneMessage(fixtures.SendTestCase):
         self.reply_lost_on_second_connection()
         _, err = self.run_bzr(["imap-send", "a.eml"])
         self.assertContainsString(err, "removed the extra copy (UID 2)")
-        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertContainsString(err, 'Already in "Drafts" on 127.0.0.1 (UID 1): first')
         self.assertEqual(["first"], [s for s, _f in self.stored()])
 
     def test_a_refused_removal_keeps_both_copies_and_says_so(self):
@@ -351,7 +353,7 @@ class TestOneMessage(fixtures.SendTestCase):
                               r" \(UIDs 1, 2\): removing the extra one failed: The IMAP"
                               r' server 127.0.0.1 refused UID EXPUNGE \(folder "Drafts"\):'
                               r" \[CANNOT\] Expunging is not allowed\. Delete it")
-        self.assertContainsRe(err, r'Draft saved to "Drafts" on 127.0.0.1 \(UID 1\)')
+        self.assertContainsString(err, 'Already in "Drafts" on 127.0.0.1 (UID 1): first')
         (_, first), (_, second) = self.stored()
         self.assertNotIn(b"\\Deleted", first)
         self.assertIn(b"\\Deleted", second)  # the next EXPUNGE removes it

@@ -19,6 +19,12 @@ class TestRegistration(tests.TestCase):
             self.assertContainsRe(
                 config.option_registry.get_help(name), "(?i)imap")
 
+    def test_brz_plugins_shows_plain_words(self):
+        out, _ = self.run_bzr(["plugins"])
+        (line,) = [line for line in out.splitlines()
+                   if "merge requests as drafts" in line]
+        self.assertNotIn("``", line)  # reStructuredText's marks are for Sphinx
+
     def test_help_topic(self):
         from breezy import help_topics
 

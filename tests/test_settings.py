@@ -141,12 +141,12 @@ class TestBadSettings(tests.TestCase):
 class TestPlaintextWarning(tests.TestCase):
 
     def warnings_for(self, text):
-        from ..imapclient_plugin.wire import connection as session
+        from ..imapclient_plugin.wire import connection
 
         warnings = []
-        self.overrideAttr(session.trace, "warning",
+        self.overrideAttr(connection.trace, "warning",
                           lambda fmt, *args: warnings.append(fmt % args))
-        session.warn_if_plaintext(settings_from(text))
+        connection.warn_if_plaintext(settings_from(text))
         return warnings
 
     def test_plaintext_to_a_remote_host_warns(self):

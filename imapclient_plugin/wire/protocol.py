@@ -105,7 +105,7 @@ class _TunnelIMAP4(_GreetingCapabilities, PipeIO, imaplib.IMAP4):
 
 
 class Client(imapclient.IMAPClient):
-    """IMAPClient over bounded reads and writes (``bounded_io``), which
+    """IMAPClient over bounded reads and writes (``transport``), which
     trusts the greeting's capabilities and works over a tunnel
     (``stream=True``).
 
@@ -138,7 +138,7 @@ class Client(imapclient.IMAPClient):
     def _set_read_timeout(self) -> None:
         # imapclient 4.1.0 sets it on the socket, which a tunnel (pipes)
         # does not have: its constructor crashes with stream=True.  The
-        # timeouts are bounded_io's in any case.
+        # timeouts are the transport's in any case.
         pass
 
     _capabilities_over_tls: Optional[tuple] = None
