@@ -10,7 +10,7 @@ from typing import Callable
 
 from breezy import errors as bzr_errors
 
-from . import drafts, errors, folder_cache
+from . import drafts, errors, folder_cache, system_keyring
 from .errors import printable
 from .settings import IMAPSettings, identity, identity_address, read_settings
 from .wire import connection, transport
@@ -30,6 +30,8 @@ def run_checks(config, write: Write) -> bool:
                 settings.host, settings.port, settings.security,
                 settings.username))
             _check_dns(settings, write)
+        if not (settings.tunnel or settings.password_command or settings.token_command):
+            _report_keyring(write)
 
         def report_link(link: transport.LinkFacts) -> None:
             _report_link(link, settings, write)
@@ -47,6 +49,17 @@ def run_checks(config, write: Write) -> bool:
         write("FAIL  config: %s" % e)
         return False
     return True
+
+
+def _report_keyring(write: Write) -> None:
+    """Where a typed password would be kept; what to do where nowhere."""
+    backend = system_keyring.usable_backend()
+    if backend is None:
+        write("--    keyring: none usable here. %s" % errors.WITHOUT_KEYRING)
+    elif backend in system_keyring.PROMPTING:
+        write("--    keyring: %s" % system_keyring.PROMPTING_NOTE % backend)
+    else:
+        write("ok    keyring: %s" % backend)
 
 
 def _check_dns(settings: IMAPSettings, write: Write) -> None:

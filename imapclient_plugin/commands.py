@@ -39,11 +39,16 @@ class cmd_imap_send(Command):
     kept by ``brz send`` is deleted once its message is stored; where it is
     the next revision of a merge request, the earlier draft it replaces is
     removed as ``brz send`` would have.
+
+    -v shows each step (the server, TLS, the login, the folder); ``brz
+    -Dimap imap-send`` logs the IMAP conversation itself, credentials
+    redacted, to Breezy's log.
     """
 
     takes_args = ["file+"]
+    takes_options = ["verbose"]
 
-    def run(self, file_list):
+    def run(self, file_list, verbose=False):
         from .settings import identity, identity_address, read_settings
 
         config = _config_stack()
@@ -165,7 +170,8 @@ class cmd_imap_login(Command):
         value = credentials.ask_password(settings)
         if not value:
             raise errors.NoPassword(host=settings.host, user=settings.username,
-                                    keyring="not stored yet")
+                                    keyring="not stored yet",
+                                    advice="Run brz imap-login again and type it.")
         password = credentials.Password(value, credentials.PROMPT)
         with logged_in(settings, password=password):
             pass  # logging in is the check

@@ -16,6 +16,7 @@ from breezy import trace, ui
 from . import errors, system_keyring
 from .errors import printable
 from .settings import IMAPSettings
+from .unsent import Terminated
 
 KEYRING = "keyring"
 AUTHENTICATION_CONF = "authentication.conf"
@@ -63,8 +64,10 @@ def prompted_password(settings: IMAPSettings, keyring_state: str) -> Password:
     """Ask for the password; NoPassword if none is given."""
     value = ask_password(settings)
     if not value:
-        raise errors.NoPassword(host=settings.host, user=settings.username,
-                                keyring=keyring_state)
+        raise errors.NoPassword(
+            host=settings.host, user=settings.username, keyring=keyring_state,
+            advice=errors.WITHOUT_KEYRING if system_keyring.usable_backend() is None
+            else errors.WITH_KEYRING)
     return Password(value, PROMPT)
 
 
@@ -127,3 +130,6 @@ def ask_password(settings: IMAPSettings) -> Optional[str]:
         )
     except EOFError:  # no terminal and nothing on stdin
         return None
+    except Terminated as e:  # SIGTERM, SIGHUP: nothing has been sent yet
+        e.at_the_prompt = True
+        raise

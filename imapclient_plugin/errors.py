@@ -165,19 +165,29 @@ class TokenRefused(IMAPDraftError):
     )
 
 
+# Where there is no keyring to keep the password in (a headless server).
+WITHOUT_KEYRING = (
+    "Without a keyring, brz reads the password from a command: brz config"
+    ' imap_password_command="pass show mail/imap" (pass, or any password'
+    " manager's command line), or imap_password_command=\"cat"
+    ' ~/.config/brz-imap-password" with a file only you can read (chmod 600);'
+    " or from Breezy's authentication.conf (a section with scheme = imap,"
+    " host, user and password; chmod 600 it)."
+)
+WITH_KEYRING = "Store one with brz imap-login, which checks it first."
+
+
 class NoPassword(IMAPDraftError):
     _fmt = (
         "No password for %(user)s on the IMAP server %(host)s: %(keyring)s,"
-        " none in authentication.conf, and none was entered. Store one"
-        " with brz imap-login, which checks it first."
+        " none in authentication.conf, and none was entered. %(advice)s"
     )
 
 
 class NoUsableKeyring(IMAPDraftError):
     _fmt = (
-        "No usable keyring (%(reason)s). Run and unlock a Secret Service"
-        " (gnome-keyring, KeePassXC) or KWallet; on a machine without a"
-        " desktop, pip install keyrings.alt keeps passwords in a file."
+        "No usable keyring (%(reason)s). On a desktop, run and unlock a Secret"
+        " Service (gnome-keyring, KeePassXC) or KWallet. " + WITHOUT_KEYRING
     )
 
 
@@ -258,6 +268,13 @@ class DraftNotKept(IMAPDraftError):
     _fmt = (
         "%(reason)s The message could not be kept either (%(keep_error)s), so"
         " nothing was saved: free some disk space and run brz send again."
+    )
+
+
+class InterruptedAtThePrompt(IMAPDraftError):
+    _fmt = (
+        "brz was stopped by %(signal)s while it asked for the IMAP password:"
+        " nothing was sent to the server."
     )
 
 

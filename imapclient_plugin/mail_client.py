@@ -81,8 +81,9 @@ class IMAPDraftClient(MailClient):
         except errors.IMAPDraftError as e:
             raise not_stored(e, self._latest(data), basename)
         except Terminated as e:
-            raise not_stored(errors.Interrupted(signal=e.name), self._latest(data),
-                             basename)
+            stopped = (errors.InterruptedAtThePrompt if e.at_the_prompt
+                       else errors.Interrupted)
+            raise not_stored(stopped(signal=e.name), self._latest(data), basename)
         except BaseException:
             trace.note("The message was kept in %s",
                        keep_unsent(self._latest(data), basename))

@@ -187,6 +187,8 @@ def _drafts_folder(connection: Connection, remembered: Optional[str]) -> drafts.
     """Find (and remember) the folder; a remembered one costs no LIST."""
     folder = drafts.find_drafts_folder(connection, connection.settings.mailbox, remembered)
     trace.mutter("imapclient: drafts folder %r, %s", folder.name, folder.how_found)
+    if trace.is_verbose():
+        trace.note('Drafts folder "%s": %s.', printable(folder.name), folder.how_found)
     if folder.how_found == drafts.CREATED:
         trace.note('Created the folder "%s" for drafts.', printable(folder.name))
     if folder.was_discovered:

@@ -36,6 +36,12 @@ KEYRING_MISSING = (
     " gnome-keyring, or pip install keyrings.alt)"
 )
 NO_PASSWORD = "none in the keyring"
+# Backends that ask for a master password of their own on every use.
+PROMPTING = ("keyrings.alt.file.EncryptedKeyring",)
+PROMPTING_NOTE = (
+    "The keyring (%s) asks for its own master password on every send; a"
+    " Secret Service, or imap_password_command, does not (brz imap-check)."
+)
 
 
 def look_up(host: str, user: str) -> tuple[Optional[str], str]:
@@ -47,6 +53,8 @@ def look_up(host: str, user: str) -> tuple[Optional[str], str]:
         from keyring.errors import KeyringLocked, NoKeyringError
 
         choose_backend()
+        if backend_name() in PROMPTING:
+            trace.note(PROMPTING_NOTE, backend_name())
         return keyring.get_password(host, user), NO_PASSWORD
     except NoKeyringError:
         return None, KEYRING_MISSING
@@ -63,16 +71,21 @@ def usable_backend() -> Optional[str]:
     """The name of the backend that would keep a password; None where
     there is none (keyring's ``fail.Keyring``, or keyring missing)."""
     try:
-        import keyring
         from keyring.backends import fail
 
         choose_backend()
-        backend = keyring.get_keyring()
+        name = backend_name()
     except Exception:
         return None
-    if isinstance(backend, fail.Keyring):
-        return None
-    return type(backend).__module__
+    return None if name == "%s.Keyring" % fail.__name__ else name
+
+
+def backend_name() -> str:
+    """module.Class of the backend in use (chosen already)."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    return "%s.%s" % (type(backend).__module__, type(backend).__qualname__)
 
 
 def store(host: str, user: str, password: str) -> None:

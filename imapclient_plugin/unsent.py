@@ -86,6 +86,7 @@ class Terminated(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.name = signal.Signals(signum).name
+        self.at_the_prompt = False  # for the password: nothing was sent
 
 
 KEEP_ON_SIGNALS = (signal.SIGTERM, signal.SIGHUP)

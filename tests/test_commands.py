@@ -82,7 +82,7 @@ class TestImapLogin(fixtures.SendTestCase):
         fixtures.no_keyring(self)
         _, err = self.run_bzr(["imap-login"], stdin=PASSWORD + "\n", retcode=3)
         self.assertContainsString(err, "No usable keyring (no keyring backend")
-        self.assertContainsString(err, "pip install keyrings.alt")
+        self.assertContainsString(err, 'imap_password_command="pass show mail/imap"')
         self.assertNotContainsString(err, "IMAP password for")
 
     def test_forget(self):
@@ -114,14 +114,15 @@ class TestImapCheck(fixtures.SendTestCase):
             "ok    config: 127.0.0.1 port %d, imaps, user alice" % server.imaps_port,
             lines[0])
         self.assertEqual("ok    DNS: 127.0.0.1 is 127.0.0.1", lines[1])
-        self.assertContainsRe(lines[3], r"^ok    TLS: TLSv1\.[23] \(imaps\), "
+        self.assertEqual("ok    keyring: %s.MemoryKeyring" % fixtures.__name__, lines[2])
+        self.assertContainsRe(lines[4], r"^ok    TLS: TLSv1\.[23] \(imaps\), "
                               r"certificate .*, valid until \w+ +\d+ .* GMT$")
         self.assertEqual("ok    login: alice with AUTHENTICATE PLAIN with SASL-IR"
-                         " (password from keyring)", lines[4])
+                         " (password from keyring)", lines[5])
         self.assertEqual('ok    drafts: "Drafts" (flagged \\Drafts by the server)',
-                         lines[5])
-        self.assertEqual("ok    APPENDLIMIT: none announced", lines[6])
-        self.assertContainsRe(lines[7], "^ok    capabilities: .*IMAP4REV1")
+                         lines[6])
+        self.assertEqual("ok    APPENDLIMIT: none announced", lines[7])
+        self.assertContainsRe(lines[8], "^ok    capabilities: .*IMAP4REV1")
         self.assertEqual([], server.messages(USER, "Drafts"))
 
     def test_stops_at_the_first_failure_with_the_fix(self):
@@ -130,10 +131,37 @@ class TestImapCheck(fixtures.SendTestCase):
         self.configure(server)
         out, _ = self.run_bzr(["imap-check"], retcode=1)
         lines = out.splitlines()
-        self.assertEqual("--    TLS: none (imap_security=none)", lines[3])
+        self.assertEqual("--    TLS: none (imap_security=none)", lines[4])
         self.assertContainsRe(lines[-1], "^FAIL  The IMAP server 127.0.0.1 refused"
                               " the login for alice: .* brz imap-login asks for it")
-        self.assertEqual(5, len(lines))
+        self.assertEqual(6, len(lines))
+
+    def test_headless_machine_is_told_what_works_there(self):
+        fixtures.no_keyring(self)
+        self.configure(fixtures.start_dovecot(self))
+        out, _ = self.run_bzr(["imap-check"], retcode=1, stdin="")
+        lines = out.splitlines()
+        self.assertTrue(lines[2].startswith(
+            "--    keyring: none usable here. Without a keyring, brz reads the password"
+            ' from a command: brz config imap_password_command="pass show mail/imap"'),
+            lines[2])
+        self.assertContainsRe(lines[-1], "^FAIL  No password for alice on the IMAP server"
+                              " 127.0.0.1: no keyring backend is available .* Without a"
+                              " keyring, brz reads the password from a command")
+        self.assertNotContainsString(out, "imap-login")  # it needs a keyring
+
+    def test_a_keyring_that_asks_every_time_is_named(self):
+        from keyrings.alt.file import EncryptedKeyring
+
+        # Made without its crypto library (pycryptodome), never used: nothing
+        # listens, so the check stops before a lookup would ask.
+        fixtures.use_keyring(self, EncryptedKeyring.__new__(EncryptedKeyring))
+        self.configure(imap_server="imap://127.0.0.1:1", imap_username=USER)
+        out, _ = self.run_bzr(["imap-check"], retcode=1, stdin="")
+        self.assertEqual("--    keyring: The keyring (keyrings.alt.file.EncryptedKeyring)"
+                         " asks for its own master password on every send; a Secret"
+                         " Service, or imap_password_command, does not (brz"
+                         " imap-check).", out.splitlines()[2])
 
     def test_missing_server(self):
         self.configure()

@@ -74,6 +74,18 @@ class TestSendStoresDraft(fixtures.SendTestCase):
         self.assertFileEqual(b"hello\nworld \xc3\xa9t\xc3\xa9\n",
                              "trunk/hello.txt")
 
+    def test_verbose_shows_the_steps(self):
+        _, err = self.send()
+        self.assertNotContainsString(err, "Logged in")
+        _, err = self.send("-v")
+        self.assertContainsRe(err, r"Logged in to 127\.0\.0\.1 port \d+, no TLS as alice"
+                              r" with \S[^\n]*\.\n")
+        self.assertContainsString(err, 'Drafts folder "%s": ' % self.drafts_folder)
+        self.assertNotContainsString(err, "imap C:")  # that is -Dimap's
+        self.build_tree_contents([("note.eml", b"From: a@example.com\nSubject: n\n\nHi\n")])
+        _, err = self.run_bzr(["imap-send", "-v", "note.eml"])
+        self.assertContainsString(err, "Logged in to 127.0.0.1")
+
     def test_body_option_is_the_text_part(self):
         self.send("--body", "Please review, thanks.")
         message = parse(self.only_draft()[1])

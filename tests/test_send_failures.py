@@ -79,7 +79,9 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         self.use_dovecot()
         _, err = self.send(retcode=3, stdin="")
         self.assertNotStored(err, "No password for alice",
-                             "no keyring backend is available")
+                             "no keyring backend is available",
+                             'imap_password_command="pass show mail/imap"')
+        self.assertNotContainsString(err, "imap-login")  # it needs a keyring
 
     def test_no_password_with_a_locked_keyring(self):
         fixtures.use_keyring(self, fixtures.FailingKeyring(KeyringLocked()))

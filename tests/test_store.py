@@ -49,15 +49,17 @@ class TestProgress(tests.TestCaseInTempDir):
         return len(data)
 
     def test_big_upload_reports_progress(self):
-        size = self.store(3_000_000)
-        uploads = [u for u in self.recorder.updates if u[0] == "Uploading the draft"]
-        self.assertEqual((0, size), uploads[0][1:])
-        self.assertEqual((size, size), uploads[-1][1:])
+        size = self.store(3_000_000)  # about 4 MB, base64
+        uploads = [u for u in self.recorder.updates
+                   if u[0] == "Uploading the draft, MB"]
+        megabytes = -(-size // 1_000_000)
+        self.assertEqual((0, megabytes), uploads[0][1:])
+        self.assertEqual((megabytes, megabytes), uploads[-1][1:])
         self.assertGreaterEqual(len(uploads), 4)  # 1 MB slices
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))
 
     def test_small_upload_has_no_progress_bar(self):
         self.store(10_000)
         self.assertEqual([], [u for u in self.recorder.updates
-                              if u[0] == "Uploading the draft"])
+                              if u[0].startswith("Uploading the draft")])
         self.assertEqual(1, len(self.server.messages(USER, "Drafts")))

@@ -14,6 +14,7 @@ from breezy import bedding, tests
 
 from . import fixtures
 from .fixtures import PASSWORD, parse
+from .proxy import Faults
 from .server_behaviours import SlowAppendReply
 from .test_faults import ProxiedDovecotTestCase
 from .test_secret_service import plugin_root
@@ -103,6 +104,29 @@ class TestSignals(ProxiedDovecotTestCase):
 
     def test_sigterm_keeps_the_message(self):
         self.assertKept(self.stop_during_upload(signal.SIGTERM), "SIGTERM")
+
+    def test_sigterm_at_the_password_prompt_says_nothing_was_sent(self):
+        self.through_proxy(lambda n: Faults())
+        env = dict(os.environ, BRZ_PLUGINS_AT="imapclient@" + plugin_root(),
+                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "breezy", "send", "../trunk"], cwd="feature",
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        self.addCleanup(process.kill)
+        said = b""
+        deadline = time.monotonic() + 30
+        while b"IMAP password for" not in said and time.monotonic() < deadline:
+            said += process.stdout.read1(4096)
+        self.assertIn(b"IMAP password for", said)
+        process.send_signal(signal.SIGTERM)
+        output = (said + process.communicate(timeout=30)[0]).decode("utf-8", "replace")
+        self.assertEqual(3, process.returncode, output)
+        self.assertContainsString(output, "brz was stopped by SIGTERM while it asked for"
+                                  " the IMAP password: nothing was sent to the server.")
+        self.assertNotContainsString(output, "may or may not")
+        self.assertKept(output, "SIGTERM")
+        self.assertEqual([], self.drafts())
 
     def test_sighup_keeps_the_message(self):
         self.assertKept(self.stop_during_upload(signal.SIGHUP), "SIGHUP")

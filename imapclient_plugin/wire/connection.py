@@ -77,6 +77,7 @@ def _connected_and_logged_in(settings: IMAPSettings, on_connected: Optional[OnCo
                 on_connected(transport.link_facts(protocol.link(client)))
         password, keyring_state = lookup.result() if lookup else (given, "unused")
         if protocol.link(client).state == "AUTH":  # PREAUTH: a tunnel into the user's server
+            _say_step(settings, client, "(%s)" % login.PREAUTH)
             return Connection(client, settings, None, login.PREAUTH)
         if password is None and settings.tunnel:
             password, keyring_state = credentials.stored_password(settings)
@@ -85,6 +86,7 @@ def _connected_and_logged_in(settings: IMAPSettings, on_connected: Optional[OnCo
         client, method = _logged_in_client(client, settings, password, early)
         if given is None:
             credentials.offer_to_store(settings, password)
+        _say_step(settings, client, "as %s with %s" % (settings.username, method))
         return Connection(client, settings, password, method)
     except BaseException:
         _close_client(client)
@@ -115,6 +117,20 @@ def _logged_in_client(client: imapclient.IMAPClient, settings: IMAPSettings,
             raise
         trace.mutter("imapclient: the remembered capabilities were stale")
         return client, login.login(client, settings, password)
+
+
+def _say_step(settings: IMAPSettings, client: imapclient.IMAPClient, how: str) -> None:
+    """With -v: where brz is logged in, over what, and how (no protocol
+    dump: that is -Dimap's)."""
+    if not trace.is_verbose():
+        return
+    link = transport.link_facts(protocol.link(client))
+    if link.peer is None:
+        where = "through imap_tunnel"
+    else:
+        where = "to %s port %d, %s" % (settings.host, settings.port,
+                                        link.tls_version or "no TLS")
+    trace.note("Logged in %s %s.", where, printable(how))
 
 
 def connect(settings: IMAPSettings, remember: bool = True,

@@ -48,6 +48,8 @@ MAX_REPLY = 16 << 20
 RECEIVE = 1 << 16
 SEND = 1 << 16
 PROGRESS_FROM = 1 << 20  # a progress bar for uploads bigger than this
+PROGRESS_MESSAGE = "Uploading the draft, MB"  # counted in them, not in bytes
+MEGABYTE = 1000 * 1000
 PROGRESS_PROBE = 0.5  # seconds between looks at how much the peer has taken
 
 
@@ -146,13 +148,13 @@ class BoundedIO:
         if len(data) <= PROGRESS_FROM:
             self.send(whole(data))
             return
-        sent = 0
+        sent, megabytes = 0, -(-len(data) // MEGABYTE)
         with ui.ui_factory.nested_progress_bar() as progress:
             for piece in slices(data):
-                progress.update("Uploading the draft", sent, len(data))
+                progress.update(PROGRESS_MESSAGE, sent // MEGABYTE, megabytes)
                 self.send(piece)
                 sent += len(piece)
-            progress.update("Uploading the draft", len(data), len(data))
+            progress.update(PROGRESS_MESSAGE, megabytes, megabytes)
 
     def readline(self) -> bytes:
         while True:
