@@ -8,9 +8,10 @@ the folder in COURIER_ROOT.
 What Courier does that others do not: it quotes the field names in a
 ``BODY[HEADER.FIELDS ("MESSAGE-ID")]`` reply, refuses an APPEND to a
 folder the session has EXAMINEd, keeps folders under ``INBOX.``, offers
-neither MOVE nor UNSELECT nor SPECIAL-USE; and without gamin's
-``gam_server`` it greets with ``* OK [ALERT] Filesystem notification
-initialization error`` before its ``* PREAUTH``.
+neither MOVE nor UNSELECT nor SPECIAL-USE; and where it is built with
+gamin's FAM (Debian 12's 5.0, not 13's 5.2) but no ``gam_server`` runs,
+it greets with ``* OK [ALERT] Filesystem notification initialization
+error`` before its ``* PREAUTH``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ cd {home} && exec {root}/usr/bin/imapd Maildir 2>>{home}/imapd.log
 """
 
 
+class BuiltWithoutGamin(Exception):
+    """There is no gam_server for this Courier to talk to."""
+
+
 class CourierTunnel:
     """A Maildir and the command that serves it, with gamin's gam_server
     running (``gamin``) or not."""
@@ -45,12 +50,23 @@ class CourierTunnel:
         self.command = os.path.join(home, "courier-tunnel")
         self._gam_server: Optional[subprocess.Popen] = None
 
+    @property
+    def imapd(self) -> str:
+        return os.path.join(self.root, "usr/bin/imapd")
+
+    def uses_fam(self) -> bool:
+        """Built with gamin's File Alteration Monitor (Debian 12's)."""
+        with open(self.imapd, "rb") as f:
+            return b"libfam.so" in f.read()
+
     def start(self) -> None:
-        imapd = os.path.join(self.root, "usr/bin/imapd")
-        if not os.access(imapd, os.X_OK):
+        if not os.access(self.imapd, os.X_OK):
             raise ServerUnavailable(
                 "Courier-IMAP is not unpacked (bash .ci/setup matrix, and"
                 " COURIER_ROOT naming the folder)")
+        if self.gamin and not self.uses_fam():
+            raise BuiltWithoutGamin(
+                "this Courier-IMAP is built without gamin (Debian 13's)")
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(self.home, "Maildir", sub), exist_ok=True)
         client_id = "brz-imapclient-%d-%d" % (os.getpid(), id(self))

@@ -8,18 +8,21 @@ passwords), and is stopped and removed by ``stop()``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 from typing import Optional
 
-from .imap_server import (IMAPTestServer, ServerUnavailable,
+from .imap_server import (IMAPTestServer, ServerDidNotStart, ServerUnavailable,
                           free_ports, wait_for_greeting)
 
 START_TIMEOUT = 15.0
 
+# What Dovecot 2.3 (Debian 12) and 2.4 (Debian 13) both read.
 CONFIG_TEMPLATE = """\
+{version}
 protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
@@ -27,30 +30,21 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 {tls}
-disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_chars =
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 1
 {quota}
-mail_location = maildir:{root}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={root}/mail/%u
-}}
+{users}
 service imap-login {{
   chroot =
   inet_listener imap {{
-    address = 127.0.0.1
+    {address} = 127.0.0.1
     port = {port}
   }}
   inet_listener imaps {{
-    address = 127.0.0.1
+    {address} = 127.0.0.1
     port = {imaps_port}
     ssl = yes
   }}
@@ -72,21 +66,87 @@ namespace inbox {{
 }}
 """
 
-NO_TLS = "ssl = no"
 
-TLS = """\
+class Syntax:
+    """The settings whose names changed in Dovecot 2.4."""
+
+    version = ""
+    address = "address"
+    no_tls = "ssl = no"
+    tls = """\
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 """
-
-QUOTA = """\
+    quota = """\
 mail_plugins = quota
 plugin {{
   quota = maildir:User quota
   quota_rule = *:storage={kilobytes}K
 }}
 """
+    users = """\
+disable_plaintext_auth = no
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}/mail/%u
+}}
+"""
+
+
+class Syntax24(Syntax):
+    version = """\
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+"""
+    address = "listen"
+    tls = """\
+ssl = yes
+ssl_server_cert_file = {cert}
+ssl_server_key_file = {key}
+"""
+    quota = """\
+mail_plugins {{
+  quota = yes
+}}
+quota "User quota" {{
+  driver = count
+  storage_size = {kilobytes}K
+}}
+"""
+    users = """\
+auth_allow_cleartext = yes
+mail_driver = maildir
+mail_home = {root}/mail/%{{user}}
+mail_path = {root}/mail/%{{user}}
+passdb passwd-file {{
+  passwd_file_path = {root}/passwd
+  default_password_scheme = PLAIN
+}}
+userdb static {{
+  fields {{
+    uid = dovecot
+    gid = dovecot
+    home = {root}/mail/%{{user}}
+  }}
+}}
+"""
+
+
+def config_syntax(binary: str) -> type[Syntax]:
+    """2.4 refuses 2.3's settings and the other way round: ask the binary."""
+    version = subprocess.run([binary, "--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout
+    numbers = re.match(r"(\d+)\.(\d+)", version)
+    if numbers and (int(numbers.group(1)), int(numbers.group(2))) >= (2, 4):
+        return Syntax24
+    return Syntax
+
 
 DRAFTS_MAILBOX = """\
   mailbox Drafts {
@@ -165,20 +225,24 @@ class DovecotServer(IMAPTestServer):
             for user, password in self.users.items():
                 f.write("%s:{PLAIN}%s::::::\n" % (user, password))
         self.port, imaps_port = free_ports(2)
+        syntax = config_syntax(self._binary)
         if self.tls_files:
             self.imaps_port = imaps_port
-            tls = TLS.format(cert=self.tls_files[0], key=self.tls_files[1])
+            tls = syntax.tls.format(cert=self.tls_files[0], key=self.tls_files[1])
         else:
-            tls = NO_TLS
+            tls = syntax.no_tls
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(CONFIG_TEMPLATE.format(
+                version=syntax.version,
                 root=self.root,
                 port=self.port,
                 imaps_port=self.imaps_port,
+                address=syntax.address,
                 tls=tls,
+                users=syntax.users.format(root=self.root),
                 mailboxes=(DRAFTS_MAILBOX if self.drafts_folder else "")
                 + (SENT_MAILBOX if self.sent_folder else ""),
-                quota=QUOTA.format(kilobytes=self.quota_kilobytes)
+                quota=syntax.quota.format(kilobytes=self.quota_kilobytes)
                 if self.quota_kilobytes else "",
             ))
         # Dovecot daemonises: a pipe on its stderr would never reach EOF.
@@ -188,7 +252,7 @@ class DovecotServer(IMAPTestServer):
         if started.returncode != 0:
             log = self.log("start.log")
             self.stop()
-            raise ServerUnavailable("Dovecot did not start:\n" + log)
+            raise ServerDidNotStart("Dovecot did not start:\n" + log)
         self._wait_for_greeting()
 
     def _wait_for_greeting(self) -> None:
@@ -197,7 +261,7 @@ class DovecotServer(IMAPTestServer):
         except ServerUnavailable:
             log = self.log()
             self.stop()
-            raise ServerUnavailable("Dovecot did not start:\n" + log)
+            raise ServerDidNotStart("Dovecot did not start:\n" + log)
 
     def log(self, name: str = "dovecot.log") -> str:
         try:

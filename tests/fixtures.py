@@ -22,7 +22,7 @@ from breezy.tests import features
 from . import dovecot
 from .cyrus_server import CyrusServer
 from .hoodiecrow_server import HoodiecrowServer
-from .imap_server import IMAPTestServer, ServerUnavailable
+from .imap_server import IMAPTestServer, ServerDidNotStart, ServerUnavailable
 from .proxy import RewritingProxy
 from .pymap_server import PymapServer
 
@@ -211,10 +211,13 @@ def start_pymap(test: tests.TestCase) -> PymapServer:
 
 def _started(test: tests.TestCase, make_server):
     """Start the server; skip where it cannot run, except in CI (CI=true),
-    where that must fail the run rather than hide the end-to-end tests."""
+    where that must fail the run rather than hide the end-to-end tests. A
+    server that is there but does not start fails the test anywhere."""
     try:
         server = make_server()
         server.start()
+    except ServerDidNotStart as e:
+        test.fail(str(e))
     except ServerUnavailable as e:
         if os.environ.get("CI") == "true":
             test.fail("needed in CI: %s" % e)

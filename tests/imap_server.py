@@ -16,6 +16,10 @@ class ServerUnavailable(Exception):
     """The server is not installed or cannot run here."""
 
 
+class ServerDidNotStart(ServerUnavailable):
+    """Installed, but it did not start: a fault to show, never a skip."""
+
+
 def free_port() -> int:
     return free_ports(1)[0]
 
@@ -34,7 +38,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def wait_for_greeting(host: str, port: int, timeout: float) -> None:
-    """Return once the server says ``* OK``; ServerUnavailable after timeout."""
+    """Return once the server says ``* OK``; ServerDidNotStart after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -44,7 +48,7 @@ def wait_for_greeting(host: str, port: int, timeout: float) -> None:
         except OSError:
             pass
         time.sleep(0.05)
-    raise ServerUnavailable("no IMAP greeting on %s:%d" % (host, port))
+    raise ServerDidNotStart("no IMAP greeting on %s:%d" % (host, port))
 
 
 class IMAPTestServer:

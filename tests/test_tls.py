@@ -75,7 +75,7 @@ class TestTLS(fixtures.SendTestCase):
         self.assertContainsRe(self.get_log(),
                               r"imap C: \S+ STARTTLS(.|\n)*imap C: \S+ CAPABILITY")
         self.assertEqual(1, len(server.messages(USER, "Drafts")))
-        self.assertContainsRe(server.log(), "Login: user=<alice>.*TLS")
+        self.assertContainsRe(server.log(), "(Login|Logged in): user=<alice>.*TLS")
 
     def test_untrusted_ca_is_refused(self):
         server = self.start_tls_dovecot()
