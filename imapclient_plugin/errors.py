@@ -264,6 +264,16 @@ class DraftNotStored(IMAPDraftError):
         self.cause = reason
 
 
+class TooBigKept(DraftNotStored):
+    """A draft that will never fit the server as it is: kept, but not
+    offered to brz imap-send."""
+
+    _fmt = (
+        "%(reason)s The message is kept in %(path)s (for a mail program; as"
+        " it is, this server will never take it)."
+    )
+
+
 class DraftNotKept(IMAPDraftError):
     _fmt = (
         "%(reason)s The message could not be kept either (%(keep_error)s), so"

@@ -1,8 +1,8 @@
 """Builds the draft: an RFC 5322 message with the merge directive attached.
 
 The directive travels as readable 7bit/8bit text when it is clean UTF-8 with
-lines an IMAP server accepts, else as base64 so it arrives byte for byte.
-It is never quoted-printable (that garbles patches pasted from webmail).
+lines an IMAP server accepts, else as quoted-printable or base64 so that it
+arrives byte for byte (``transfer_encoding``).
 
 The email package holds a payload several times over while it builds and
 serialises a message (the encoded text, a list of its lines, the output
@@ -16,7 +16,6 @@ the size of the message is ever held.
 from __future__ import annotations
 
 import base64
-import binascii
 import email.errors
 import email.parser
 import email.policy
@@ -24,17 +23,16 @@ import email.utils
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 import breezy
 
+from . import transfer_encoding
 from .draft_data import SPLICE_FROM, DraftData, SplicedDraft
+from .transfer_encoding import Payload
 
-# RFC 5322 2.1.1: at most 998 octets on a line, not counting the CRLF.
-MAX_LINE_OCTETS = 998
 POLICY = email.policy.SMTP
 FALLBACK_DOMAIN = "brz-imapclient.invalid"
 USER_AGENT = "Breezy/%s (imapclient plugin)" % breezy.__version__
@@ -83,70 +81,11 @@ def build_draft(
     return message
 
 
-@dataclass
-class _Payload:
-    """The attachment's content, kept out of the email package, and the
-    placeholder that stands for it in the serialised message."""
-
-    data: bytes
-    base64: bool
-    placeholder: bytes  # as serialised, CRLF included
-
-    def encoded_size(self) -> int:
-        if not self.base64:
-            return len(self.data) + self.data.count(b"\n")
-        lines, rest = divmod(len(self.data), BASE64_LINE_BYTES)
-        return lines * (BASE64_LINE_CHARS + 2) + (
-            (rest + 2) // 3 * 4 + 2 if rest else 0)
-
-    def encoded_slices(self) -> Iterator[bytes]:
-        """``encoded_size`` bytes in all, as the email package would write
-        them: base64 in 76-character lines, or the text; CRLF line ends.
-        In pieces under 128 KiB, which malloc keeps and reuses: freeing
-        bigger ones raises glibc's mmap threshold, and the heap grew by
-        some MB."""
-        data = memoryview(self.data)
-        step = BASE64_LINE_BYTES * PIECE_LINES if self.base64 else 1 << 16
-        for start in range(0, len(data), step):
-            piece = data[start:start + step]
-            yield base64_lines(piece) if self.base64 else bytes(piece).replace(
-                b"\n", b"\r\n")
-
-
-def base64_lines(data: memoryview) -> bytes:
-    """``data`` in base64 lines of 76 characters, each ending in CRLF.
-
-    Encoded in one call, then cut into lines by slices made once and joined
-    with CRLF, the loop in C: a call per line, as ``base64.encodebytes``
-    makes, with its LF line ends replaced, took nearly twice as long, and
-    laying the lines out a column at a time half as long again (100 MB of
-    base64: 0.19 s against 0.35 and 0.28 s)."""
-    encoded = binascii.b2a_base64(data, newline=False)
-    if len(encoded) == PIECE_LINES * BASE64_LINE_CHARS:
-        cuts = FULL_PIECE_LINES
-    else:
-        cuts = _line_slices(len(encoded))
-    return b"\r\n".join(map(encoded.__getitem__, cuts))
-
-
-def _line_slices(length: int) -> list[slice]:
-    """Where ``length`` characters of base64 are cut into lines; an empty
-    slice last, so that the last line ends in CRLF too."""
-    return [slice(start, start + BASE64_LINE_CHARS)
-            for start in range(0, length, BASE64_LINE_CHARS)] + [slice(0, 0)]
-
-
-BASE64_LINE_BYTES = 57  # 76 characters, as email.policy.SMTP writes them
-BASE64_LINE_CHARS = 76
-PIECE_LINES = 1024  # 58 KiB in, 78 KiB out
-FULL_PIECE_LINES = _line_slices(PIECE_LINES * BASE64_LINE_CHARS)
-
-
 class DraftMessage(EmailMessage):
     """The draft as the email package sees it: the attachment's content is
     a placeholder, the content itself is in ``payload``."""
 
-    payload: Optional[_Payload] = None
+    payload: Optional[Payload] = None
 
 
 def draft_bytes(message: DraftMessage) -> DraftData:
@@ -335,56 +274,26 @@ def _attach(
     message: DraftMessage, attachment: bytes, filename: str, mime_subtype: str
 ) -> None:
     """Attach with ``name=`` too (aerc and alpine name the file from it) and,
-    as text, ``charset=utf-8`` (mutt reads a text part without one as
+    as UTF-8 text, ``charset=utf-8`` (mutt reads a text part without one as
     US-ASCII and garbles the patch).  A placeholder goes in its place; the
-    content is in ``message.payload`` (see ``draft_bytes``)."""
+    content is in ``message.payload`` (see ``draft_bytes``), encoded as
+    ``transfer_encoding.choose`` says."""
     marker = "brz-imapclient-%s" % secrets.token_hex(16)  # one base64 line
-    if not is_clean_text(attachment):  # base64, byte for byte; UTF-8 is labelled so
-        params = {"name": filename}
-        if _is_utf8(attachment):
-            params["charset"] = "utf-8"
+    encoding, size = transfer_encoding.choose(attachment)
+    params = {"name": filename}
+    if transfer_encoding.is_utf8(attachment):
+        params["charset"] = "utf-8"
+    if encoding == transfer_encoding.BASE64:  # byte for byte
         placeholder = marker.encode("ascii")
         message.add_attachment(placeholder, maintype="text", subtype=mime_subtype,
                                filename=filename, params=params)
-        message.payload = _Payload(attachment, True,
-                                   base64.b64encode(placeholder) + b"\r\n")
+        serialised = base64.b64encode(placeholder) + b"\r\n"
     else:
-        message.add_attachment(
-            marker + "\n",
-            subtype=mime_subtype,
-            charset="utf-8",
-            cte="7bit" if attachment.isascii() else "8bit",
-            filename=filename,
-            params={"name": filename},
-        )
-        message.payload = _Payload(attachment, False, marker.encode("ascii") + b"\r\n")
-
-
-def _is_utf8(data: bytes) -> bool:
-    if data.isascii():
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-# A line too long after a line end: the regex engine finds each "\n" as
-# fast as memchr, where "[^\n]{999}" alone is tried at every byte (100 MB:
-# 0.1 s against 3 s).  The first line is measured apart.
-LONG_LINE_AFTER_LF = re.compile(rb"\n[^\n]{%d}" % (MAX_LINE_OCTETS + 1))
-
-
-def is_clean_text(data: bytes) -> bool:
-    """Whether ``data`` survives a text MIME part unchanged.
-
-    That needs valid UTF-8, LF line ends only (no CR, which MIME text would
-    turn into line breaks), a final newline, no NUL, and no line longer than
-    an IMAP server accepts.  (Checked without copying ``data``.)
-    """
-    if b"\r" in data or b"\x00" in data or not data.endswith(b"\n"):
-        return False
-    first_line_end = data.find(b"\n")  # > -1: data ends with one
-    return (first_line_end <= MAX_LINE_OCTETS
-            and LONG_LINE_AFTER_LF.search(data) is None and _is_utf8(data))
+        if encoding == transfer_encoding.TEXT:
+            cte = "7bit" if attachment.isascii() else "8bit"
+        else:
+            cte = transfer_encoding.QUOTED_PRINTABLE
+        message.add_attachment(marker + "\n", subtype=mime_subtype, cte=cte,
+                               filename=filename, params=params)
+        serialised = marker.encode("ascii") + b"\r\n"
+    message.payload = Payload(attachment, encoding, serialised, size)

@@ -35,8 +35,10 @@ def not_stored(reason: errors.IMAPDraftError, data: DraftData, basename: str,
                extension: str = ".eml") -> errors.IMAPDraftError:
     """The error for a message that was not stored: where it is kept, or,
     if it could not be kept, that too."""
+    never_fits = isinstance(reason, (errors.DraftTooBig, errors.PublicBranchBehind))
     try:
-        return errors.DraftNotStored(reason, keep_unsent(data, basename, extension))
+        return (errors.TooBigKept if never_fits else errors.DraftNotStored)(
+            reason, keep_unsent(data, basename, extension))
     except OSError as e:
         return errors.DraftNotKept(reason=str(reason),
                                    keep_error=e.strerror or str(e))

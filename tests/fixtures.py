@@ -89,7 +89,7 @@ def attachment_bytes(message) -> bytes:
     """The one attachment, as a mail reader saves it."""
     (part,) = list(message.iter_attachments())
     data = part.get_payload(decode=True)
-    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
+    if part["Content-Transfer-Encoding"] in ("7bit", "8bit", "quoted-printable"):
         data = data.replace(b"\r\n", b"\n")  # MIME text travels with CRLF
     return data
 

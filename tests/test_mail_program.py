@@ -1,7 +1,9 @@
-"""A real mail program finishes the draft: mutt recalls it from the Drafts
-folder over IMAP and sends it (through a sendmail that keeps the message),
-and ``brz merge`` takes the patch from the message that was sent; alpine
-sends it with a new Message-ID, and the next version still replies to it."""
+"""A real mail program finishes the draft: mutt, neomutt and aerc recall it
+from the Drafts folder over IMAP and send it (through a sendmail that keeps
+the message),
+and ``brz merge`` takes the patch from the message that was sent, whether
+it travelled as text, quoted-printable or base64; alpine sends it with a
+new Message-ID, and the next version still replies to it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.parse
 
 from breezy import tests
 
@@ -102,7 +105,7 @@ class TestMuttFinishesTheDraft(MailProgramTestCase):
         with open("muttrc", "w") as f:
             f.write(MUTTRC.format(port=self.server.port, user=USER,
                                   password=PASSWORD, sendmail=sendmail))
-        session = self.start("mutt -n -F %s -p" % os.path.abspath("muttrc"))
+        session = self.start("%s -n -F %s -p" % (self.program, os.path.abspath("muttrc")))
         # The compose menu of the recalled draft, then y: send.
         self.wait_for(lambda: "y:Send" in self.screen(session), "compose menu",
                       session)
@@ -149,6 +152,91 @@ class TestMuttFinishesTheDraft(MailProgramTestCase):
         self.assertFileEqual(b"hello\nworld \xc3\xa9t\xc3\xa9\n", "trunk/hello.txt")
         self.assertFileEqual(CRLF_TEXT, "trunk/windows.txt")
 
+    def test_a_binary_file_travels_quoted_printable(self):
+        # Its bundle is one long line of base64: quoted-printable carries it
+        # at about its own size, where base64 again would add a third.
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        content = os.urandom(300000)
+        self.build_tree_contents([("feature/picture.bin", content)])
+        tree.add(["picture.bin"])
+        tree.commit("Add a picture")
+        self.send()
+        ((_flags, raw),) = self.server.messages(USER, "Drafts")
+        (part,) = list(parse(raw).iter_attachments())
+        self.assertEqual("quoted-printable", part["Content-Transfer-Encoding"])
+        self.assertLess(len(raw), len(attachment_bytes(parse(raw))) * 1.05 + 3000)
+        with open("sent.patch", "wb") as f:
+            f.write(attachment_bytes(parse(self.mutt_sends_the_draft())))
+        self.run_bzr(["merge", "../sent.patch"], working_dir="trunk")
+        self.assertFileEqual(content, "trunk/picture.bin")
+
+
+class TestNeomuttFinishesTheDraft(TestMuttFinishesTheDraft):
+    """neomutt, mutt's fork: the same settings, the same keys."""
+
+    program = "neomutt"
+
+
+AERC_ACCOUNTS = """\
+[test]
+source = imap+insecure://{user}:{password}@127.0.0.1:{port}
+outgoing = {sendmail}
+default = INBOX
+from = Jane Dev <jane@example.com>
+postpone = Drafts
+copy-to =
+"""
+AERC_CONF = """\
+[general]
+unsafe-accounts-conf = true
+[compose]
+editor = true
+"""
+
+
+class TestAercSendsTheDraft(MailProgramTestCase):
+    """aerc recalls the draft (``:recall``) and sends it as it is."""
+
+    program = "aerc"
+
+    def aerc_sends_the_draft(self) -> bytes:
+        sent_path, sendmail = self.make_sendmail()
+        config = os.path.abspath("config")
+        os.makedirs(os.path.join(config, "aerc"))
+        for name, text in (("accounts.conf", AERC_ACCOUNTS), ("aerc.conf", AERC_CONF)):
+            with open(os.path.join(config, "aerc", name), "w") as f:
+                f.write(text.format(user=USER, password=urllib.parse.quote(PASSWORD),
+                                    port=self.server.port, sendmail=sendmail))
+        # tmux gives a new session its server's environment: set it here.
+        session = self.start("env XDG_CONFIG_HOME=%s HOME=%s aerc" % (
+            config, os.path.abspath(".")))
+        for shown, keys in (("Drafts", [":cf Drafts", "Enter"]),
+                            ("[MERGE]", [":recall", "Enter"]),
+                            ("Send this email?", ["y"])):
+            self.wait_for(lambda: shown in self.screen(session), shown, session)
+            subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
+        self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),
+                      "sent message", session)
+        time.sleep(0.2)  # sendmail's cat has finished writing
+        with open(sent_path, "rb") as f:
+            return f.read()
+
+    def test_a_binary_file_merges_from_what_aerc_sent(self):
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        content = os.urandom(300000)
+        self.build_tree_contents([("feature/picture.bin", content)])
+        tree.add(["picture.bin"])
+        tree.commit("Add a picture")
+        self.send()
+        sent = parse(self.aerc_sends_the_draft())
+        self.assertEqual("[MERGE] Add a picture", sent["Subject"])
+        with open("sent.patch", "wb") as f:
+            f.write(attachment_bytes(sent))
+        self.run_bzr(["merge", "../sent.patch"], working_dir="trunk")
+        self.assertFileEqual(content, "trunk/picture.bin")
+
 
 PINERC = """\
 inbox-path={{127.0.0.1:{port}/imap/notls/user={user}}}INBOX
@@ -191,8 +279,15 @@ class TestAlpineSendsTheDraft(MailProgramTestCase):
     def test_next_version_replies_to_what_alpine_sent(self):
         self.send()
         (draft,) = [parse(raw) for _flags, raw in self.server.messages(USER, "Drafts")]
+        # The bundle's line is longer than a mail line may be.
+        (part,) = list(draft.iter_attachments())
+        self.assertEqual("quoted-printable", part["Content-Transfer-Encoding"])
         sent = self.alpine_sends_the_draft()
         self.assertNotEqual(draft["Message-ID"], parse(sent)["Message-ID"])
+        with open("sent.patch", "wb") as f:
+            f.write(attachment_bytes(parse(sent)))
+        self.run_bzr(["merge", "../sent.patch"], working_dir="trunk")
+        self.run_bzr(["revert"], working_dir="trunk")
         # The copy the submission server (or GMail) keeps in the sent folder.
         with self.server.client(USER) as client:
             client.append("Sent", sent, flags=[b"\\Seen"])

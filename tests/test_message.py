@@ -7,11 +7,12 @@ import os
 
 from breezy import tests
 
-from ..imapclient_plugin import unsent
+from ..imapclient_plugin import transfer_encoding, unsent
 from ..imapclient_plugin.draft_data import SPLICE_FROM, SplicedDraft, whole
 from ..imapclient_plugin.message import (
-    BASE64_LINE_BYTES, MAX_LINE_OCTETS, PIECE_LINES, InvalidAddress, _Payload, build_draft,
-    draft_bytes, is_clean_text)
+    InvalidAddress, build_draft, draft_bytes)
+from ..imapclient_plugin.transfer_encoding import (
+    BASE64, BASE64_LINE_BYTES, MAX_LINE_OCTETS, PIECE_LINES, Payload, is_clean_text)
 
 DIRECTIVE = b"# Bazaar merge directive format 2 (Bazaar 0.90)\n=== modified\n"
 
@@ -36,7 +37,7 @@ def attachment_of(message):
 def decoded_attachment(part):
     """The attachment's bytes as a mail reader saves them (text: LF ends)."""
     data = part.get_payload(decode=True)
-    if part["Content-Transfer-Encoding"] in ("7bit", "8bit"):
+    if part["Content-Transfer-Encoding"] in ("7bit", "8bit", "quoted-printable"):
         data = data.replace(b"\r\n", b"\n")
     return data
 
@@ -191,8 +192,9 @@ class TestAttachmentSpliced(tests.TestCase):
     the email package would write them."""
 
     def test_base64_lengths_around_a_line(self):
-        for size in (0, 1, 2, 3, 56, 57, 58, 114, 115, 57 * 16384 + 1):
-            directive = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        for size in (1, 2, 3, 56, 57, 58, 114, 115, 57 * 16384 + 1):
+            # Not UTF-8: base64.
+            directive = (b"\xff" + bytes(range(256)) * (size // 256 + 1))[:size]
             part = attachment_of(parse(build(attachment=directive)))
             self.assertEqual("base64", part["Content-Transfer-Encoding"])
             self.assertEqual(directive, part.get_payload(decode=True), size)
@@ -205,9 +207,9 @@ class TestAttachmentSpliced(tests.TestCase):
                      2 * piece + 57, 3 * piece + 20):
             directive = os.urandom(size)
             expected = base64.encodebytes(directive).replace(b"\n", b"\r\n")
-            spliced = b"".join(_Payload(directive, True, b"").encoded_slices())
+            spliced = b"".join(Payload(directive, BASE64, b"").encoded_slices())
             self.assertEqual(expected, spliced, size)
-            self.assertEqual(len(expected), _Payload(directive, True, b"").encoded_size())
+            self.assertEqual(len(expected), Payload(directive, BASE64, b"").encoded_size())
 
     def test_text_with_slices_of_lines(self):
         directive = b"# Bazaar merge directive format 2\n" + b"+a line\n" * 300000
@@ -216,6 +218,32 @@ class TestAttachmentSpliced(tests.TestCase):
         self.assertEqual("7bit", part["Content-Transfer-Encoding"])
         self.assertEqual(directive, decoded_attachment(part))
         self.assertNotIn(b"brz-imapclient-", data)
+
+    def test_a_bundle_line_goes_quoted_printable(self):
+        # A directive's bundle is base64 on one line, with no final newline:
+        # quoted-printable breaks the line and costs a few percent.
+        bundle = base64.b64encode(os.urandom(300000 + 1))  # "=" at its end
+        piece = transfer_encoding.PIECE
+        for directive in (
+                DIRECTIVE + b"# Begin bundle\n" + bundle,
+                b"x" * (piece - 1) + b" " + b"=\t\n" * 10 + b"\xc3\xa9" * 9 + b"y" * piece,
+                (b"a  \n" + b"b" * 2000 + b" ") * (piece // 1000) + b"tail \n"):
+            data = build(attachment=directive)
+            part = attachment_of(parse(data))
+            self.assertEqual("quoted-printable", part["Content-Transfer-Encoding"])
+            self.assertEqual(directive, decoded_attachment(part))
+            self.assertLess(len(data), len(directive) * 1.05 + 2000)
+            self.assertTrue(all(len(line) <= 78 for line in data.split(b"\r\n")))
+            self.assertNotIn(b"brz-imapclient-", data)
+
+    def test_base64_where_quoted_printable_is_not_exact_or_smaller(self):
+        long_line = b"x" * (MAX_LINE_OCTETS + 1)
+        for directive in (long_line + b"\r\n",  # CR: a mail program's own line end
+                          long_line + b"\xff\n",  # not UTF-8
+                          "\u6f22\u5b57".encode("utf-8") * 1000 + b"\n"):  # 3x in QP
+            part = attachment_of(parse(build(attachment=directive)))
+            self.assertEqual("base64", part["Content-Transfer-Encoding"], directive[-20:])
+            self.assertEqual(directive, part.get_payload(decode=True))
 
     def test_placeholder_is_gone(self):
         self.assertNotIn(b"brz-imapclient-", build(attachment=b"\xff\x00"))
@@ -235,7 +263,8 @@ class TestSplicedDraft(tests.TestCaseInTempDir):
 
     def test_big_draft_reads_as_the_whole(self):
         for directive in (bytes(range(256)) * 12000,  # base64
-                          b"+a line of a patch\n" * 150000):  # text
+                          b"+a line of a patch\n" * 150000,  # text
+                          b"x" * 3000000):  # quoted-printable
             data = self.draft(directive)
             self.assertIsInstance(data, SplicedDraft)
             self.assertGreater(len(data), SPLICE_FROM)

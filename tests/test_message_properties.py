@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from breezy import tests
 
-from ..imapclient_plugin.message import MAX_LINE_OCTETS, build_draft, draft_bytes
+from ..imapclient_plugin.message import build_draft, draft_bytes
+from ..imapclient_plugin.transfer_encoding import MAX_LINE_OCTETS
 from .fixtures import attachment_bytes, parse
 
 ANY_BYTES = st.one_of(

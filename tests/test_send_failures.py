@@ -148,6 +148,9 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
         self.assertNotStored(err, "accepts messages of at most 1000 bytes",
                              "brz config public_branch=URL")
         self.assertContainsRe(err, r"The draft is \d{4,} bytes")
+        # A kept file that can never be stored there is not offered to imap-send.
+        self.assertContainsString(err, "as it is, this server will never take it")
+        self.assertNotContainsString(err, "brz imap-send")
         self.assertNotContainsRe(self.get_log(), r"imap C: \S+ APPEND")
         self.assertEqual([], server.messages(USER, "Drafts"))
 
@@ -187,6 +190,7 @@ class TestFailuresKeepTheMessage(fixtures.SendTestCase):
                               " server, and its public location .* does not have"
                               " the revisions yet.* push there")
         self.kept_message_path(err)
+        self.assertNotContainsString(err, "brz imap-send")
         self.assertEqual([], server.messages(USER, "Drafts"))
 
     def test_draft_under_the_append_limit_is_stored(self):
