@@ -96,7 +96,7 @@ def _quoted_printable_pieces(data: bytes) -> Iterator[tuple[bytes, bool]]:
 def _quoted_printable(piece: bytes, last: bool) -> bytes:
     """A bundle's base64 is cut into lines of 75 characters and a soft line
     break, as slices joined in C; other text goes through
-    ``binascii.b2a_qp`` (ten times slower), which knows every rule.
+    ``binascii.b2a_qp`` (much slower), which knows every rule.
     Neither is given a CR: b2a_qp would take a CRLF for a line end."""
     if _is_base64_run(piece):
         encoded = SOFT_BREAK.join(map(piece.__getitem__, _soft_lines(len(piece))))
