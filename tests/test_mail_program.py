@@ -39,8 +39,10 @@ set send_charset="utf-8"
 set timeout=1
 set mail_check=60
 """
-SENDMAIL = "#!/bin/sh\ncat > '{sent}'\n"
+# The message appears whole or not at all (a 40 MB one takes a while).
+SENDMAIL = "#!/bin/sh\ncat > '{sent}.part' && mv '{sent}.part' '{sent}'\n"
 WAIT = 30.0
+BINARY_FILE_BYTES = 30 << 20
 CRLF_TEXT = "Caf\u00e9 na\u00efve \u00fcber\r\n".encode("utf-8")
 
 
@@ -77,6 +79,17 @@ class MailProgramTestCase(fixtures.SendTestCase):
         self.fail("%s: no %s; the screen:\n%s" % (self.program, what,
                                                    self.screen(session)))
 
+
+    def commit_a_binary_file(self) -> bytes:
+        """A 30 MB file no compressor shrinks, committed in the feature
+        branch: its bundle is a 40 MB line of base64."""
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        content = os.urandom(BINARY_FILE_BYTES)
+        self.build_tree_contents([("feature/picture.bin", content)])
+        tree.add(["picture.bin"])
+        tree.commit("Add a picture")
+        return content
 
     def make_sendmail(self) -> tuple[str, str]:
         """(where the message sent goes, the sendmail that puts it there)."""
@@ -125,7 +138,6 @@ class TestMuttFinishesTheDraft(MailProgramTestCase):
                     and "y:Send" not in screen)
 
         self.wait_for(mutt_has_sent, "sent message", session)
-        time.sleep(0.2)  # sendmail's cat has finished writing
         with open(sent_path, "rb") as f:
             return f.read()
 
@@ -155,12 +167,7 @@ class TestMuttFinishesTheDraft(MailProgramTestCase):
     def test_a_binary_file_travels_quoted_printable(self):
         # Its bundle is one long line of base64: quoted-printable carries it
         # at about its own size, where base64 again would add a third.
-        from breezy.workingtree import WorkingTree
-        tree = WorkingTree.open("feature")
-        content = os.urandom(300000)
-        self.build_tree_contents([("feature/picture.bin", content)])
-        tree.add(["picture.bin"])
-        tree.commit("Add a picture")
+        content = self.commit_a_binary_file()
         self.send()
         ((_flags, raw),) = self.server.messages(USER, "Drafts")
         (part,) = list(parse(raw).iter_attachments())
@@ -218,17 +225,11 @@ class TestAercSendsTheDraft(MailProgramTestCase):
             subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
         self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),
                       "sent message", session)
-        time.sleep(0.2)  # sendmail's cat has finished writing
         with open(sent_path, "rb") as f:
             return f.read()
 
     def test_a_binary_file_merges_from_what_aerc_sent(self):
-        from breezy.workingtree import WorkingTree
-        tree = WorkingTree.open("feature")
-        content = os.urandom(300000)
-        self.build_tree_contents([("feature/picture.bin", content)])
-        tree.add(["picture.bin"])
-        tree.commit("Add a picture")
+        content = self.commit_a_binary_file()
         self.send()
         sent = parse(self.aerc_sends_the_draft())
         self.assertEqual("[MERGE] Add a picture", sent["Subject"])
@@ -272,7 +273,6 @@ class TestAlpineSendsTheDraft(MailProgramTestCase):
             subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
         self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),
                       "sent message", session)
-        time.sleep(0.2)  # sendmail's cat has finished writing
         with open(sent_path, "rb") as f:
             return f.read()
 
