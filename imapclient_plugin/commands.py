@@ -56,7 +56,7 @@ class cmd_imap_send(Command):
         settings = read_settings(config, identity_address(sender))
         contents = [(path, _read(path)) for path in file_list]
         from .inputs import messages_from
-        from .store import Draft, report_stored, store_drafts
+        from .store import Draft, report_stored, store_drafts, subject_of
 
         # All read (and checked) first: bad input stores nothing.
         messages = [Draft(data, message_id) for path, content in contents
@@ -69,7 +69,7 @@ class cmd_imap_send(Command):
 
         stored = store_drafts(settings, messages)
         for message, where in zip(messages, stored):
-            report_stored(settings, where, _named(message.data, message.message_id))
+            report_stored(settings, where, subject_of(message.data, message.message_id))
         settle_kept(settings, [(m.message_id, where) for m, where in zip(messages, stored)])
         for path in file_list:
             if _is_kept(path):
@@ -226,18 +226,6 @@ def _read(path: str) -> bytes:
             return f.read()
     except OSError as e:
         raise errors.CannotRead(path=path, reason=e.strerror or str(e))
-
-
-def _named(data: bytes, message_id: str) -> str:
-    """What names a message in imap-send's lines: its subject, else its
-    Message-ID."""
-    import email.parser
-    import email.policy
-
-    header = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
-        bytes(data).partition(b"\r\n\r\n")[0])
-    subject = " ".join(str(header["Subject"] or "").split())
-    return subject[:80] or message_id
 
 
 def _is_kept(path: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from breezy import trace
 from breezy.mail_client import MailClient
 
-from . import errors, heap
+from . import errors, git_series, heap
 from .directive import without_bundle
 from .draft_data import DraftData
 from .message import InvalidAddress, UnsafeHeader, build_draft, draft_bytes
@@ -30,6 +30,16 @@ class IMAPDraftClient(MailClient):
         # brz send makes its client before the bundle: what the bundle frees
         # is then given back, not kept under the message (see heap).
         heap.give_freed_memory_back()
+        git_series.expect_series(self)
+
+    def compose_merge_request(self, to, subject, directive, basename=None, body=None):
+        """A git directive's series (``brz send --format=git``) as threaded
+        drafts; any other directive as one draft (MailClient's way)."""
+        series = self.__dict__.pop("series", None)  # set by git_series' hook
+        if series is None:
+            return super().compose_merge_request(to, subject, directive, basename, body)
+        git_series.store_series(self.config, series, to=to, subject=subject,
+                                basename=basename or "series", body=body)
 
     def compose(
         self,

@@ -59,7 +59,7 @@ def build_draft(
     """
     message = DraftMessage(policy=POLICY)
     recipients = addresses(to) if to and to.strip() else []
-    sender_address = _sender_address(sender)
+    sender_address = parsed_sender(sender)
     # From, Date, Subject first, as git format-patch writes them: git
     # imap-send finds messages only with the headers in that order.
     if sender_address is not None:
@@ -224,7 +224,7 @@ def _checked_address(text: str, name: str, addr: str) -> Address:
         raise InvalidAddress(text, str(e))
 
 
-def _sender_address(sender: Optional[str]) -> Optional[Address]:
+def parsed_sender(sender: Optional[str]) -> Optional[Address]:
     """The From address; an identity that is not one leaves the draft
     without From (the user sees that in the draft)."""
     if not sender:

@@ -49,6 +49,18 @@ def report_stored(settings: IMAPSettings, stored: StoredDraft, name: str = "") -
         webbrowser.open(stored.web_link)
 
 
+def subject_of(data: bytes, message_id: str) -> str:
+    """What names a message in imap-send's lines: its subject, else its
+    Message-ID."""
+    import email.parser
+    import email.policy
+
+    header = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        bytes(data).partition(b"\r\n\r\n")[0])
+    subject = " ".join(str(header["Subject"] or "").split())
+    return subject[:80] or message_id
+
+
 # What is done on the connection that stored a draft (where the server
 # said: folder name and APPENDUID), with the replies of what was sent
 # behind its APPEND (else None).

@@ -29,6 +29,7 @@ TEST_MODULES = [
     "test_own_drafts",
     "test_merge_requests",
     "test_every_server",
+    "test_git_series",
 ]
 
 

@@ -218,9 +218,11 @@ class TestAercSendsTheDraft(MailProgramTestCase):
         # tmux gives a new session its server's environment: set it here.
         session = self.start("env XDG_CONFIG_HOME=%s HOME=%s aerc" % (
             config, os.path.abspath(".")))
+        # The review lists the attachment once aerc has fetched it: sent
+        # before that, the message goes without it.
         for shown, keys in (("Drafts", [":cf Drafts", "Enter"]),
                             ("[MERGE]", [":recall", "Enter"]),
-                            ("Send this email?", ["y"])):
+                            (".patch", ["y"])):
             self.wait_for(lambda: shown in self.screen(session), shown, session)
             subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
         self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),

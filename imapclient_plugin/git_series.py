@@ -1,0 +1,256 @@
+"""``brz send --format=git`` with ``mail_client = imapclient``: the commits
+as a series of drafts threaded under a cover letter, as ``git format-patch
+--cover-letter --thread`` and ``git imap-send`` make them.
+
+Breezy's git directive holds one patch per commit and no single text (its
+``to_lines`` fails), so Breezy cannot hand it to any mail client.  The one
+reach into Breezy's git send is here: a ``merge_request_body`` hook, which
+Breezy runs before ``to_lines``, takes the patches
+(``GitMergeDirective.patches``) for the imapclient client this send made,
+and gives the directive a text (the patches one after the other), so that
+Breezy goes on to that client.  Other mail clients and formats never meet
+it: it acts only while an imapclient client waits for its directive.
+
+Of each patch only the diff is kept: the mail around it is written here
+from the commit (Breezy's revision), as git format-patch writes it, since
+the patches' own headers carry the time of the send as the Date (git am
+makes that the author date) and, with older dulwich, the whole commit
+message in the Subject.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import re
+import weakref
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Optional
+
+from .inputs import content_message_id
+from .message import (POLICY, USER_AGENT, InvalidAddress, UnsafeHeader, addresses,
+                      check_headers, header_text, parsed_sender)
+
+HOOK_LABEL = "imapclient: brz send --format=git as threaded drafts"
+MERGE_PREFIX = "[MERGE] "
+
+_waiting: Optional[weakref.ref] = None
+
+
+@dataclass
+class Commit:
+    """One commit of the series, as its patch mail needs it."""
+
+    sha: bytes
+    author: str
+    timestamp: float
+    timezone: int  # seconds east of UTC
+    message: str
+    diff: bytes  # what follows the message's "---" line
+
+
+@dataclass
+class Series:
+    commits: list[Commit]  # oldest first
+
+
+def expect_series(client) -> None:
+    """``client`` is the mail client of the send under way: a git
+    directive composed next is given to it."""
+    global _waiting
+    from breezy.merge_directive import BaseMergeDirective
+
+    # Looked up each time: Breezy's tests give each test fresh hooks.
+    if _take_series not in BaseMergeDirective.hooks["merge_request_body"]:
+        BaseMergeDirective.hooks.install_named_hook(
+            "merge_request_body", _take_series, HOOK_LABEL)
+    _waiting = weakref.ref(client)
+
+
+def _take_series(params) -> Optional[str]:
+    """The hook: a git directive's commits go to the waiting client."""
+    global _waiting
+    client = _waiting() if _waiting is not None else None
+    directive = params.directive
+    patches = getattr(directive, "patches", None)  # GitMergeDirective's
+    if client is None or directive.patch is not None or not isinstance(patches, list):
+        return params.body
+    _waiting = None
+    repository = params.branch.repository
+    client.series = Series([_commit(repository, bytes(patch)) for _name, patch in patches])
+    # Breezy joins to_lines() (self.patch) before it calls the client.
+    directive.patch = b"".join(bytes(patch) for _name, patch in patches)
+    return params.body
+
+
+def _commit(repository, patch: bytes) -> Commit:
+    """The commit a patch (``From <sha> <date>`` first) was made from, and
+    its diff: what follows the "---" line after the message."""
+    sha = patch.split(b" ", 2)[1]
+    revision = repository.get_revision(repository.lookup_foreign_revision_id(sha))
+    message = revision.message
+    last_line = message.strip().rsplit("\n", 1)[-1].encode("utf-8")
+    after_message = patch.find(last_line, patch.find(b"\nSubject: ")) + len(last_line)
+    diff = patch[patch.find(b"\n---\n", after_message) + len(b"\n---\n"):]
+    properties = revision.properties
+    return Commit(
+        sha=sha,
+        author=properties.get("author", revision.committer),
+        timestamp=float(properties.get("author-timestamp", revision.timestamp)),
+        timezone=int(properties.get("author-timezone", revision.timezone or 0)),
+        message=message,
+        diff=repaired(diff))
+
+
+# Breezy's git diff gives an added file's absent side the mode 0, where git
+# writes no mode at all; git apply then fails an assertion.  Rewritten as
+# git format-patch writes them.
+ADDED_FILE = re.compile(
+    rb"^old file mode 0\nnew file mode ([0-7]+)\nindex ([0-9a-f]+\.\.[0-9a-f]+) [0-7]+$",
+    re.MULTILINE)
+DELETED_FILE = re.compile(
+    rb"^old file mode ([0-7]+)\nnew file mode 0\nindex ([0-9a-f]+\.\.[0-9a-f]+) [0-7]+$",
+    re.MULTILINE)
+
+
+def repaired(diff: bytes) -> bytes:
+    """The diff as git writes an added or deleted file."""
+    diff = ADDED_FILE.sub(rb"new file mode \1\nindex \2", diff)
+    return DELETED_FILE.sub(rb"deleted file mode \1\nindex \2", diff)
+
+
+def patch_message_id(commit: Commit, number: int, total: int) -> str:
+    """The same commit in the same place of a series: the same Message-ID,
+    so that sending again finds it instead of storing it twice."""
+    return content_message_id(commit.sha + b" %d/%d" % (number, total))
+
+
+def cover_message_id(patch_ids: list[str], title: str) -> str:
+    return content_message_id(("\n".join(patch_ids) + "\n" + title).encode("utf-8"))
+
+
+def summary(commit: Commit) -> str:
+    """The first paragraph of the message, on one line (git's subject)."""
+    return header_text(" ".join(commit.message.strip().split("\n\n", 1)[0].split()))
+
+
+def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
+                 title: str, body: Optional[str], message_id: str) -> bytes:
+    """``[PATCH 0/N] title``: the merge request's text, then each commit's
+    summary, as git's cover letter has them."""
+    message = EmailMessage(policy=POLICY)
+    sender_address = parsed_sender(sender)
+    if sender_address is not None:
+        message["From"] = sender_address
+    message["Date"] = email.utils.format_datetime(email.utils.localtime())
+    message["Subject"] = header_text("[PATCH 0/%d] %s" % (len(series.commits), title))
+    _address(message, to)
+    message["Message-ID"] = message_id
+    message["User-Agent"] = USER_AGENT
+    summaries = ["  %s" % summary(commit) for commit in series.commits]
+    text = (body.rstrip() + "\n\n" if body and body.strip() else "")
+    message.set_content(text + "%s:\n\n%s\n" % (
+        "The commit" if len(summaries) == 1 else "The %d commits" % len(summaries),
+        "\n".join(summaries)))
+    data = message.as_bytes(policy=POLICY)
+    check_headers(data[:data.index(b"\r\n\r\n") + 4], message.keys())
+    return data
+
+
+def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
+               message_id: str, cover_id: str) -> bytes:
+    """``[PATCH n/N]`` as git format-patch --thread writes it, ready for
+    APPEND: the author and the author's date, the message, "---", the
+    diff untouched (for git am); headers made and checked by the email
+    package, the text as it is, with CRLF line ends."""
+    header = EmailMessage(policy=POLICY)
+    author = parsed_sender(commit.author)
+    header["From"] = author if author is not None else header_text(commit.author)
+    zone = datetime.timezone(datetime.timedelta(seconds=commit.timezone))
+    header["Date"] = email.utils.format_datetime(
+        datetime.datetime.fromtimestamp(commit.timestamp, zone))
+    header["Subject"] = header_text("[PATCH %d/%d] %s" % (number, total, summary(commit)))
+    _address(header, to)
+    header["Message-ID"] = message_id
+    header["In-Reply-To"] = cover_id
+    header["References"] = cover_id
+    body = commit.message.strip().partition("\n\n")[2].strip("\n")
+    text = (body + "\n" if body else "").encode("utf-8") + b"---\n" + commit.diff
+    if not text.isascii():  # as git format-patch labels it
+        header["MIME-Version"] = "1.0"
+        header["Content-Type"] = "text/plain; charset=UTF-8"
+        header["Content-Transfer-Encoding"] = "8bit"
+    head = header.as_bytes(policy=POLICY)
+    check_headers(head, header.keys())
+    return head + LONE_LF.sub(b"\r\n", text)
+
+
+LONE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def _address(message: EmailMessage, to: Optional[str]) -> None:
+    """To, where given; InvalidAddress if it is not a list of addresses."""
+    recipients = addresses(to) if to and to.strip() else []
+    if recipients:
+        message["To"] = recipients
+
+
+def store_series(config, series: Series, *, to: Optional[str], subject: str,
+                 basename: str, body: Optional[str]) -> None:
+    """Build the cover letter and the patches, then store them in one
+    connection, each exactly once; what could not be stored is kept as an
+    mbox that ``brz imap-send`` takes."""
+    from . import errors
+    from .settings import identity, identity_address, read_settings
+    from .store import report_stored, store_drafts, subject_of
+    from .unsent import Terminated, not_stored, signals_raise
+
+    sender = identity(config)
+    title = subject[len(MERGE_PREFIX):] if subject.startswith(MERGE_PREFIX) else subject
+    try:
+        messages = _drafts(series, sender, to, title, body)
+    except InvalidAddress as e:  # kept without the recipient
+        raise not_stored(errors.InvalidRecipient(value=e.value, reason=e.reason),
+                         as_mbox([m.data for m in _drafts(series, sender, None, title, body)]),
+                         basename, ".mbox")
+    except UnsafeHeader as e:  # nothing to keep: brz send -o DIR writes the patches
+        raise errors.UnsafeDraft(reason=str(e))
+    kept = as_mbox([m.data for m in messages])
+    try:
+        with signals_raise():
+            settings = read_settings(config, identity_address(sender))
+            stored = store_drafts(settings, messages)
+    except errors.IMAPDraftError as e:
+        raise not_stored(e, kept, basename, ".mbox")
+    except Terminated as e:
+        raise not_stored(errors.Interrupted(signal=e.name), kept, basename, ".mbox")
+    for message, where in zip(messages, stored):
+        report_stored(settings, where, subject_of(message.data, message.message_id))
+
+
+def _drafts(series: Series, sender: Optional[str], to: Optional[str], title: str,
+            body: Optional[str]) -> list:
+    """The cover letter, then each patch, with their Message-IDs."""
+    from .store import Draft
+
+    total = len(series.commits)
+    patch_ids = [patch_message_id(commit, number, total)
+                 for number, commit in enumerate(series.commits, 1)]
+    cover_id = cover_message_id(patch_ids, title)
+    cover = cover_letter(series, sender=sender, to=to, title=title, body=body,
+                         message_id=cover_id)
+    return [Draft(cover, cover_id)] + [
+        Draft(patch_mail(commit, number, total, to=to, message_id=patch_id,
+                         cover_id=cover_id), patch_id)
+        for number, (commit, patch_id) in enumerate(zip(series.commits, patch_ids), 1)]
+
+
+MBOX_SEPARATOR_LINE = b"From brz-imapclient Thu Jan  1 00:00:00 1970\n"
+MBOXRD_FROM = re.compile(rb"^(>*From )", re.MULTILINE)
+
+
+def as_mbox(messages: list[bytes]) -> bytes:
+    """mboxrd, as ``brz imap-send`` reads it back."""
+    return b"".join(MBOX_SEPARATOR_LINE + MBOXRD_FROM.sub(rb">\1", bytes(m).replace(
+        b"\r\n", b"\n")) + b"\n" for m in messages)

@@ -1,0 +1,126 @@
+"""``brz send --format=git`` from a git branch: the series as drafts
+threaded under a cover letter, which real ``git am`` turns back into the
+commits (author, message, tree)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+from breezy import tests
+
+from ..imapclient_plugin import git_series
+from . import fixtures
+from .fixtures import PASSWORD, USER, parse
+
+GIT_ENVIRONMENT = {"GIT_COMMITTER_NAME": "Reviewer", "GIT_COMMITTER_EMAIL": "r@example.org"}
+
+
+class TestGitSeries(fixtures.SendTestCase):
+
+    def setUp(self):
+        if shutil.which("git") is None:
+            if os.environ.get("CI") == "true":
+                self.fail("needs git (apt-get install git)")
+            raise tests.TestNotApplicable("needs git (apt-get install git)")
+        super().setUp()
+        self.server = fixtures.start_dovecot(self)
+        fixtures.use_keyring(self, fixtures.MemoryKeyring()).set_password(
+            self.server.host, USER, PASSWORD)
+        self.configure(self.server)
+
+    def make_branches(self) -> None:
+        trunk = self.make_branch_and_tree("trunk", format="git")
+        self.build_tree_contents([("trunk/hello.txt", b"hello\n")])
+        trunk.add(["hello.txt"])
+        trunk.commit("Initial import")
+        feature = trunk.controldir.sprout("feature").open_workingtree()
+        self.build_tree_contents([("feature/hello.txt", b"hello\nworld \xc3\xa9t\xc3\xa9\n")])
+        feature.commit("Say hello to the world\n\nIn the world's words: \xe9t\xe9.\n")
+        self.build_tree_contents([("feature/two.txt", b"two\n")])
+        feature.add(["two.txt"])
+        feature.commit("Add two", authors=["Ann Author <ann@example.com>"])
+
+    def drafts(self) -> list:
+        return [parse(raw) for _flags, raw in self.server.messages(USER, "Drafts")]
+
+    def git(self, *args: str, cwd: str) -> str:
+        done = subprocess.run(["git"] + list(args), cwd=cwd, text=True,
+                              capture_output=True, env=dict(os.environ, **GIT_ENVIRONMENT))
+        self.assertEqual(0, done.returncode, "git %s: %s" % (args, done.stderr))
+        return done.stdout
+
+    def test_the_series_threaded_under_its_cover_letter(self):
+        _, err = self.send("--format=git")
+        cover, first, second = self.drafts()
+        self.assertEqual("[PATCH 0/2] Add two", cover["Subject"])
+        self.assertEqual("[PATCH 1/2] Say hello to the world", first["Subject"])
+        self.assertEqual("[PATCH 2/2] Add two", second["Subject"])
+        for patch in (first, second):
+            self.assertEqual(cover["Message-ID"], patch["In-Reply-To"])
+            self.assertEqual(cover["Message-ID"], patch["References"])
+            self.assertEqual("Project List <list@example.org>", patch["To"])
+        self.assertEqual("Ann Author <ann@example.com>", second["From"])
+        self.assertIn("Say hello to the world\n  Add two",
+                      cover.get_content().replace("\r\n", "\n"))
+        self.assertEqual(3, err.count('Draft saved to "Drafts"'))
+        flags = [flags for flags, _raw in self.server.messages(USER, "Drafts")]
+        self.assertTrue(all(b"\\Draft" in f for f in flags), flags)
+
+    def test_git_am_makes_the_same_commits(self):
+        self.send("--format=git")
+        _cover, *patches = self.server.messages(USER, "Drafts")
+        with open("series.mbox", "wb") as f:
+            f.write(git_series.as_mbox([raw for _flags, raw in patches]))
+        self.git("clone", "-q", os.path.abspath("trunk"), "applied", cwd=".")
+        self.git("am", "-q", os.path.abspath("series.mbox"), cwd="applied")
+        log = "log", "--format=%an <%ae> %ad%n%B%x00", "-2"
+
+        def commits(cwd):  # git ends every message in a newline; Breezy need not
+            return [c.strip() for c in self.git(*log, cwd=cwd).split("\0")]
+        self.assertEqual(commits("feature"), commits("applied"))
+        tree = "rev-parse", "HEAD^{tree}"
+        self.assertEqual(self.git(*tree, cwd="feature"), self.git(*tree, cwd="applied"))
+
+    def test_sending_again_stores_nothing_twice(self):
+        self.send("--format=git")
+        time.sleep(1.1)  # Breezy dates each patch's mbox From line with the send
+        _, err = self.send("--format=git")
+        self.assertEqual(3, len(self.drafts()))
+        self.assertEqual(3, err.count('Already in "Drafts"'))
+
+    def test_kept_as_an_mbox_that_imap_send_stores(self):
+        self.server.stop()
+        _, err = self.send("--format=git", retcode=3)
+        path = self.kept_message_path(err)
+        self.assertEndsWith(path, ".mbox")
+        self.server = fixtures.start_dovecot(self)
+        self.configure(self.server)
+        self.run_bzr(["imap-send", path])
+        self.assertEqual(["[PATCH 0/2] Add two", "[PATCH 1/2] Say hello to the world",
+                          "[PATCH 2/2] Add two"], [d["Subject"] for d in self.drafts()])
+
+    def test_added_and_deleted_files_as_git_writes_them(self):
+        patch = (b"From 0 Thu\nSubject: x\n\nold file mode 0\n---\n"
+                 b"diff --git a/new b/new\nold file mode 0\nnew file mode 100644\n"
+                 b"index 0000000..587be6b 100644\n"
+                 b"diff --git a/old b/old\nold file mode 100755\nnew file mode 0\n"
+                 b"index 587be6b..0000000 100755\n")
+        self.assertEqual(
+            b"From 0 Thu\nSubject: x\n\nold file mode 0\n---\n"
+            b"diff --git a/new b/new\nnew file mode 100644\nindex 0000000..587be6b\n"
+            b"diff --git a/old b/old\ndeleted file mode 100755\nindex 587be6b..0000000\n",
+            git_series.repaired(patch))
+
+    def test_other_mail_clients_never_meet_the_hook(self):
+        class Directive:
+            patch = None
+            patches = [("0001-x.patch", b"From x")]
+
+        class Params:
+            body, directive = "the body", Directive()
+
+        self.assertEqual("the body", git_series._take_series(Params()))
+        self.assertIsNone(Params.directive.patch)
