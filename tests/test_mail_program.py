@@ -80,6 +80,16 @@ class MailProgramTestCase(fixtures.SendTestCase):
                                                    self.screen(session)))
 
 
+    def answer_then_read(self, session: str, sent_path: str, steps) -> bytes:
+        """For each (text shown, keys): wait for the text, type the keys;
+        then the message the program sent."""
+        for shown, keys in steps:
+            self.wait_for(lambda: shown in self.screen(session), shown, session)
+            subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
+        self.wait_for(lambda: os.path.exists(sent_path), "sent message", session)
+        with open(sent_path, "rb") as f:
+            return f.read()
+
     def commit_a_binary_file(self) -> bytes:
         """A 30 MB file no compressor shrinks, committed in the feature
         branch: its bundle is a 40 MB line of base64."""
@@ -220,15 +230,9 @@ class TestAercSendsTheDraft(MailProgramTestCase):
             config, os.path.abspath(".")))
         # The review lists the attachment once aerc has fetched it: sent
         # before that, the message goes without it.
-        for shown, keys in (("Drafts", [":cf Drafts", "Enter"]),
-                            ("[MERGE]", [":recall", "Enter"]),
-                            (".patch", ["y"])):
-            self.wait_for(lambda: shown in self.screen(session), shown, session)
-            subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
-        self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),
-                      "sent message", session)
-        with open(sent_path, "rb") as f:
-            return f.read()
+        return self.answer_then_read(session, sent_path, (
+            ("Drafts", [":cf Drafts", "Enter"]), ("[MERGE]", [":recall", "Enter"]),
+            (".patch", ["y"])))
 
     def test_a_binary_file_merges_from_what_aerc_sent(self):
         content = self.commit_a_binary_file()
@@ -267,16 +271,10 @@ class TestAlpineSendsTheDraft(MailProgramTestCase):
                              HOME=os.path.abspath("."))
         # c (compose) was typed at start: the password, not kept; continue
         # the postponed draft (brz's); ^X, y: send.
-        for prompt, keys in (("ENTER PASSWORD", [PASSWORD, "Enter"]),
-                             ("Preserve password", ["n"]),
-                             ("Continue postponed composition", ["y"]),
-                             ("^X Send", ["C-x"]), ("Send message?", ["y"])):
-            self.wait_for(lambda: prompt in self.screen(session), prompt, session)
-            subprocess.run(["tmux", "send-keys", "-t", session] + keys, check=True)
-        self.wait_for(lambda: os.path.exists(sent_path) and os.path.getsize(sent_path),
-                      "sent message", session)
-        with open(sent_path, "rb") as f:
-            return f.read()
+        return self.answer_then_read(session, sent_path, (
+            ("ENTER PASSWORD", [PASSWORD, "Enter"]), ("Preserve password", ["n"]),
+            ("Continue postponed composition", ["y"]), ("^X Send", ["C-x"]),
+            ("Send message?", ["y"])))
 
     def test_next_version_replies_to_what_alpine_sent(self):
         self.send()
