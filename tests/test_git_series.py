@@ -12,7 +12,7 @@ import time
 from breezy import tests
 
 from ..imapclient_plugin import git_series
-from . import fixtures
+from . import fixtures, test_mail_program
 from .fixtures import PASSWORD, USER, parse
 
 GIT_ENVIRONMENT = {"GIT_COMMITTER_NAME": "Reviewer", "GIT_COMMITTER_EMAIL": "r@example.org"}
@@ -124,3 +124,38 @@ class TestGitSeries(fixtures.SendTestCase):
 
         self.assertEqual("the body", git_series._take_series(Params()))
         self.assertIsNone(Params.directive.patch)
+
+
+NEOMUTTRC = """\
+set folder="imap://127.0.0.1:{port}/"
+set imap_user="{user}"
+set imap_pass="{password}"
+set ssl_starttls=no
+set ssl_force_tls=no
+set spoolfile="+Drafts"
+set sort=threads
+set ascii_chars=yes
+set header_cache=""
+set message_cachedir=""
+set timeout=1
+"""
+
+
+class TestNeomuttShowsTheThread(test_mail_program.MailProgramTestCase):
+    """The series as a reader's mail program shows it: the patches under
+    the cover letter."""
+
+    program = "neomutt"
+    make_branches = TestGitSeries.make_branches
+
+    def test_patches_under_the_cover_letter(self):
+        self.send("--format=git")
+        with open("neomuttrc", "w") as f:
+            f.write(NEOMUTTRC.format(port=self.server.port, user=USER, password=PASSWORD))
+        session = self.start("neomutt -n -F %s" % os.path.abspath("neomuttrc"))
+        self.wait_for(lambda: "[PATCH 2/2]" in self.screen(session), "the series", session)
+        lines = {line.split("]", 1)[0].rsplit("[", 1)[-1]: line
+                 for line in self.screen(session).splitlines() if "[PATCH " in line}
+        self.assertNotIn("->", lines["PATCH 0/2"])
+        self.assertIn("|->[PATCH1/2]", lines["PATCH 1/2"].replace(" ", ""))
+        self.assertIn("`->[PATCH2/2]", lines["PATCH 2/2"].replace(" ", ""))
