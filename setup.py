@@ -27,5 +27,5 @@ setup(
     # Breezy before 3.3.11 imports TestSkipped, which testtools 2.8 removed:
     # its test suite would not load.
     extras_require={"test": ["breezy[testing]>=3.3.11", "testtools", "keyrings.alt",
-                             "trustme", "hypothesis", "pymap"]},
+                             "pycryptodome", "trustme", "hypothesis", "pymap"]},
 )

@@ -104,3 +104,49 @@ class TestRememberedBackend(tests.TestCaseInTempDir):
         system_keyring.choose_backend()
         self.assertIs(chosen, keyring.get_keyring())
         self.assertFalse(self.choosing)
+
+
+MASTER_PASSWORD = "open sesame"
+
+
+class TestEncryptedFileKeyring(fixtures.SendTestCase):
+    """A real keyrings.alt encrypted file keyring, in a real brz process:
+    it asks for its master password, and brz says that is the cause."""
+
+    def setUp(self):
+        super().setUp()
+        try:
+            from keyrings.alt.file import EncryptedKeyring
+            EncryptedKeyring.priority  # needs pycryptodome
+        except Exception as e:
+            if os.environ.get("CI") == "true":
+                self.fail("needs keyrings.alt and pycryptodome: %s" % e)
+            raise tests.TestNotApplicable("needs keyrings.alt and pycryptodome: %s" % e)
+        self.overrideEnv("XDG_DATA_HOME", os.path.abspath("data"))
+        self.server = fixtures.start_dovecot(self)
+        self.configure(self.server)
+        kept = EncryptedKeyring()
+        kept._get_new_password = lambda: MASTER_PASSWORD  # as if typed when made
+        kept._init_file()
+        kept.set_password(self.server.host, fixtures.USER, fixtures.PASSWORD)
+
+    def test_the_master_password_prompt_is_explained(self):
+        import subprocess
+        import sys
+
+        from .test_secret_service import plugin_root
+
+        # A session of its own: no terminal, so getpass reads stdin.
+        done = subprocess.run(
+            [sys.executable, "-m", "breezy", "send", "../trunk"], cwd="feature",
+            input=(MASTER_PASSWORD + "\n").encode(), capture_output=True,
+            start_new_session=True, timeout=60,
+            env=dict(os.environ, BRZ_PLUGINS_AT="imapclient@" + plugin_root(),
+                     PYTHON_KEYRING_BACKEND="keyrings.alt.file.EncryptedKeyring"))
+        output = (done.stdout + done.stderr).decode("utf-8", "replace")
+        self.assertEqual(0, done.returncode, output)
+        self.assertContainsString(
+            output, "The keyring (keyrings.alt.file.EncryptedKeyring) asks for its"
+            " own master password on every send")
+        self.assertNotContainsString(output, fixtures.PASSWORD)
+        self.assertEqual(1, len(self.server.messages(fixtures.USER, "Drafts")))
