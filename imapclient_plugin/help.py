@@ -21,6 +21,11 @@ Then::
 
   brz send --mail-to=project@lists.example.org
 
+From a git branch, ``brz send --format=git`` stores the commits as a patch
+series: a ``[PATCH 0/N]`` cover letter and one ``[PATCH n/N]`` draft per
+commit, threaded under it, as git format-patch --cover-letter --thread
+writes them (git am takes them back).
+
 GMail (an app password; or OAuth2, below)::
 
   brz config imap_server=imap.gmail.com
