@@ -24,7 +24,7 @@ import datetime
 import email.utils
 import re
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Optional
 
@@ -51,8 +51,24 @@ class Commit:
 
 
 @dataclass
+class Thread:
+    """Which version of the series this is, and what it replies to."""
+
+    version: int = 1
+    in_reply_to: Optional[str] = None  # the cover letter of the version sent
+    references: list = field(default_factory=list)
+    changes: str = ""  # since the version sent
+
+    @property
+    def tag(self) -> str:
+        return "PATCH" if self.version == 1 else "PATCH v%d" % self.version
+
+
+@dataclass
 class Series:
     commits: list[Commit]  # oldest first
+    branch_base: Optional[str] = None  # the branch sent, and its target:
+    target: Optional[str] = None  # which merge request this is
 
 
 def expect_series(client) -> None:
@@ -78,7 +94,8 @@ def _take_series(params) -> Optional[str]:
         return params.body
     _waiting = None
     repository = params.branch.repository
-    client.series = Series([_commit(repository, bytes(patch)) for _name, patch in patches])
+    client.series = Series([_commit(repository, bytes(patch)) for _name, patch in patches],
+                           params.branch.base, directive.target_branch)
     # Breezy joins to_lines() (self.patch) before it calls the client.
     directive.patch = b"".join(bytes(patch) for _name, patch in patches)
     return params.body
@@ -120,10 +137,10 @@ def repaired(diff: bytes) -> bytes:
     return DELETED_FILE.sub(rb"deleted file mode \1\nindex \2", diff)
 
 
-def patch_message_id(commit: Commit, number: int, total: int) -> str:
+def patch_message_id(commit: Commit, number: int, total: int, version: int = 1) -> str:
     """The same commit in the same place of a series: the same Message-ID,
     so that sending again finds it instead of storing it twice."""
-    return content_message_id(commit.sha + b" %d/%d" % (number, total))
+    return content_message_id(commit.sha + b" %d/%d v%d" % (number, total, version))
 
 
 def cover_message_id(patch_ids: list[str], title: str) -> str:
@@ -136,20 +153,29 @@ def summary(commit: Commit) -> str:
 
 
 def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
-                 title: str, body: Optional[str], message_id: str) -> bytes:
-    """``[PATCH 0/N] title``: the merge request's text, then each commit's
-    summary, as git's cover letter has them."""
+                 title: str, body: Optional[str], message_id: str,
+                 thread: Optional[Thread] = None) -> bytes:
+    """``[PATCH 0/N] title``: the merge request's text, what changed since
+    the version sent (``thread``), then each commit's summary, as git's
+    cover letter has them."""
     message = EmailMessage(policy=POLICY)
     sender_address = parsed_sender(sender)
     if sender_address is not None:
         message["From"] = sender_address
     message["Date"] = email.utils.format_datetime(email.utils.localtime())
-    message["Subject"] = header_text("[PATCH 0/%d] %s" % (len(series.commits), title))
+    thread = thread or Thread()
+    message["Subject"] = header_text("[%s 0/%d] %s" % (
+        thread.tag, len(series.commits), title))
     _address(message, to)
     message["Message-ID"] = message_id
+    if thread.in_reply_to:
+        message["In-Reply-To"] = thread.in_reply_to
+        message["References"] = " ".join(thread.references)
     message["User-Agent"] = USER_AGENT
     summaries = ["  %s" % summary(commit) for commit in series.commits]
     text = (body.rstrip() + "\n\n" if body and body.strip() else "")
+    if thread.changes:
+        text += thread.changes.strip("\n") + "\n\n"
     message.set_content(text + "%s:\n\n%s\n" % (
         "The commit" if len(summaries) == 1 else "The %d commits" % len(summaries),
         "\n".join(summaries)))
@@ -159,7 +185,7 @@ def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
 
 
 def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
-               message_id: str, cover_id: str) -> bytes:
+               message_id: str, cover_id: str, thread: Optional[Thread] = None) -> bytes:
     """``[PATCH n/N]`` as git format-patch --thread writes it, ready for
     APPEND: the author and the author's date, the message, "---", the
     diff untouched (for git am); headers made and checked by the email
@@ -170,11 +196,13 @@ def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
     zone = datetime.timezone(datetime.timedelta(seconds=commit.timezone))
     header["Date"] = email.utils.format_datetime(
         datetime.datetime.fromtimestamp(commit.timestamp, zone))
-    header["Subject"] = header_text("[PATCH %d/%d] %s" % (number, total, summary(commit)))
+    thread = thread or Thread()
+    header["Subject"] = header_text("[%s %d/%d] %s" % (
+        thread.tag, number, total, summary(commit)))
     _address(header, to)
     header["Message-ID"] = message_id
     header["In-Reply-To"] = cover_id
-    header["References"] = cover_id
+    header["References"] = " ".join(thread.references + [cover_id])
     body = commit.message.strip().partition("\n\n")[2].strip("\n")
     text = (body + "\n" if body else "").encode("utf-8") + b"---\n" + commit.diff
     if not text.isascii():  # as git format-patch labels it
@@ -199,8 +227,9 @@ def _address(message: EmailMessage, to: Optional[str]) -> None:
 def store_series(config, series: Series, *, to: Optional[str], subject: str,
                  basename: str, body: Optional[str]) -> None:
     """Build the cover letter and the patches, then store them in one
-    connection, each exactly once; what could not be stored is kept as an
-    mbox that ``brz imap-send`` takes."""
+    connection, each exactly once, as the next revision of the series
+    where revisions are on (``series_revisions``); what could not be
+    stored is kept as an mbox that ``brz imap-send`` takes."""
     from . import errors
     from .settings import identity, identity_address, read_settings
     from .store import report_stored, store_drafts, subject_of
@@ -208,41 +237,68 @@ def store_series(config, series: Series, *, to: Optional[str], subject: str,
 
     sender = identity(config)
     title = subject[len(MERGE_PREFIX):] if subject.startswith(MERGE_PREFIX) else subject
+
+    def make(thread: Thread, recipients: Optional[str] = to) -> list:
+        return _drafts(series, sender, recipients, title, body, thread)
+
     try:
-        messages = _drafts(series, sender, to, title, body)
+        messages = make(Thread())
     except InvalidAddress as e:  # kept without the recipient
         raise not_stored(errors.InvalidRecipient(value=e.value, reason=e.reason),
-                         as_mbox([m.data for m in _drafts(series, sender, None, title, body)]),
-                         basename, ".mbox")
+                         as_mbox([m.data for m in make(Thread(), None)]), basename, ".mbox")
     except UnsafeHeader as e:  # nothing to keep: brz send -o DIR writes the patches
         raise errors.UnsafeDraft(reason=str(e))
-    kept = as_mbox([m.data for m in messages])
+    revision = None
     try:
         with signals_raise():
             settings = read_settings(config, identity_address(sender))
-            stored = store_drafts(settings, messages)
+            revision = _next_series(settings, series, title, make)
+            stored = store_drafts(settings, messages, revision)
     except errors.IMAPDraftError as e:
-        raise not_stored(e, kept, basename, ".mbox")
+        raise not_stored(e, _kept(messages, revision), basename, ".mbox")
     except Terminated as e:
-        raise not_stored(errors.Interrupted(signal=e.name), kept, basename, ".mbox")
+        raise not_stored(errors.Interrupted(signal=e.name), _kept(messages, revision),
+                         basename, ".mbox")
+    if revision is not None:
+        messages = revision.drafts
     for message, where in zip(messages, stored):
         report_stored(settings, where, subject_of(message.data, message.message_id))
 
 
+def _next_series(settings, series: Series, title: str, make):
+    from .series_revisions import next_series
+
+    def make_for(thread, changes: str) -> list:
+        return make(Thread(thread.version, thread.in_reply_to, thread.references, changes))
+
+    commits = [[commit.sha.decode("ascii", "replace"), summary(commit)]
+               for commit in series.commits]
+    return next_series(settings, series.branch_base, series.target, make_for, title,
+                       commits)
+
+
+def _kept(messages: list, revision) -> bytes:
+    """What to keep: the drafts as the folder showed they must be, where
+    it was looked at."""
+    if revision is not None and revision.drafts:
+        messages = revision.drafts
+    return as_mbox([m.data for m in messages])
+
+
 def _drafts(series: Series, sender: Optional[str], to: Optional[str], title: str,
-            body: Optional[str]) -> list:
+            body: Optional[str], thread: Thread) -> list:
     """The cover letter, then each patch, with their Message-IDs."""
     from .store import Draft
 
     total = len(series.commits)
-    patch_ids = [patch_message_id(commit, number, total)
+    patch_ids = [patch_message_id(commit, number, total, thread.version)
                  for number, commit in enumerate(series.commits, 1)]
     cover_id = cover_message_id(patch_ids, title)
     cover = cover_letter(series, sender=sender, to=to, title=title, body=body,
-                         message_id=cover_id)
+                         message_id=cover_id, thread=thread)
     return [Draft(cover, cover_id)] + [
         Draft(patch_mail(commit, number, total, to=to, message_id=patch_id,
-                         cover_id=cover_id), patch_id)
+                         cover_id=cover_id, thread=thread), patch_id)
         for number, (commit, patch_id) in enumerate(zip(series.commits, patch_ids), 1)]
 
 

@@ -195,19 +195,23 @@ def settle_kept(settings: IMAPSettings, stored: list[tuple[str, StoredDraft]]) -
     owned = [(m, where, owner) for m, where, owner in owned if owner is not None]
     if not owned:
         return
+    just_stored = {message_id for message_id, _where in stored}
     try:
         with logged_in(settings) as connection:
             for message_id, where, (key, request) in owned:
-                _settle(connection, key, request, message_id, where)
+                _settle(connection, key, request, message_id, where, just_stored)
     except errors.IMAPDraftError as e:
         trace.warning("The draft is stored, but: %s", e)
 
 
 def _settle(connection: Connection, key: str, request: MergeRequest, message_id: str,
-            where: StoredDraft) -> None:
+            where: StoredDraft, just_stored: set) -> None:
+    """The others of a series stored together (``just_stored``) are not
+    the drafts it replaces."""
     (kept,) = [d for d in request.drafts if d.message_id == message_id][-1:]
     _record_stored(connection, key, request, kept, where.folder.name, Appended(None, where.uid),
-                   [d for d in request.drafts if d is not kept])
+                   [d for d in request.drafts
+                    if d is not kept and d.message_id not in just_stored])
 
 
 def next_revision(config, directive: bytes, settings: IMAPSettings, subject: str,

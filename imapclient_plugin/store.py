@@ -6,7 +6,7 @@ Used by the ``imapclient`` mail client (``brz send``) and ``brz imap-send``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Protocol, Sequence
 
 from breezy import trace
 
@@ -124,15 +124,20 @@ def _store_on(connection: Connection, remembered: Optional[str], draft: Draft,
     return StoredDraft(folder, uid, drafts.gmail_link(connection, draft.message_id))
 
 
-def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[StoredDraft]:
+def store_drafts(settings: IMAPSettings, messages: Sequence[Draft],
+                 series: Optional[SeriesRevision] = None) -> list[StoredDraft]:
     """Store each message exactly once over one connection (brz imap-send
     of a series), in turns that do not grow with the series: what is there
     already is found in one turn and skipped, the rest goes up in one
     MULTIAPPEND where offered.  A lost connection is handled as for one
-    draft: reconnect, look, store what is missing, look again."""
+    draft: reconnect, look, store what is missing, look again.  ``series``
+    (brz send --format=git) makes the messages once the folder is known,
+    and is told on the same connection where they went."""
     remembered = folder_cache.remembered(settings)
     with logged_in(settings) as connection:
         folder = _drafts_folder(connection, remembered)
+        if series is not None:
+            messages = series.prepare(connection, folder.name)
         try:
             uids = _append_missing(connection, folder.name, messages)
         except errors.MailboxRefused:
@@ -145,8 +150,20 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft]) -> list[Stor
             trace.note("%s Reconnecting to check which drafts arrived.", lost)
             with logged_in(settings, password=connection.password) as again:
                 uids = _append_missing(again, folder.name, messages, look_again=True)
+            series = None  # the next send settles what this one left
+        if series is not None:
+            series.stored(connection, folder.name, [uid for uid, _there in uids])
         links = [drafts.gmail_link(connection, m.message_id) for m in messages]
     return [StoredDraft(folder, uid, link, there) for (uid, there), link in zip(uids, links)]
+
+
+class SeriesRevision(Protocol):
+    """The next revision of a series of drafts (``git_series``)."""
+
+    def prepare(self, connection: Connection, folder: str) -> list[Draft]: ...
+
+    def stored(self, connection: Connection, folder: str,
+               uids: list[Optional[int]]) -> None: ...
 
 
 def _append_missing(connection: Connection, folder: str, messages: Sequence[Draft],
