@@ -190,18 +190,10 @@ class TestGitSeries(fixtures.SendTestCase):
         self.assertIsNone(Params.directive.patch)
 
 
-NEOMUTTRC = """\
-set folder="imap://127.0.0.1:{port}/"
-set imap_user="{user}"
-set imap_pass="{password}"
-set ssl_starttls=no
-set ssl_force_tls=no
+NEOMUTTRC = test_mail_program.MUTT_ACCOUNT + """\
 set spoolfile="+Drafts"
 set sort=threads
 set ascii_chars=yes
-set header_cache=""
-set message_cachedir=""
-set timeout=1
 """
 
 

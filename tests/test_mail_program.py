@@ -18,12 +18,18 @@ from breezy import tests
 from . import fixtures
 from .fixtures import PASSWORD, USER, attachment_bytes, parse
 
-MUTTRC = """\
+# mutt's and neomutt's way into the test's Dovecot, no cache.
+MUTT_ACCOUNT = """\
 set folder="imap://127.0.0.1:{port}/"
 set imap_user="{user}"
 set imap_pass="{password}"
 set ssl_starttls=no
 set ssl_force_tls=no
+set header_cache=""
+set message_cachedir=""
+set timeout=1
+"""
+MUTTRC = MUTT_ACCOUNT + """\
 set spoolfile="+INBOX"
 set postponed="+Drafts"
 set recall=yes
@@ -32,11 +38,8 @@ set editor="true"
 set abort_unmodified=no
 set copy=no
 set record=""
-set header_cache=""
-set message_cachedir=""
 set charset="utf-8"
 set send_charset="utf-8"
-set timeout=1
 set mail_check=60
 """
 # The message appears whole or not at all (a 40 MB one takes a while).
