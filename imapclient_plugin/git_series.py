@@ -176,12 +176,61 @@ def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
     text = (body.rstrip() + "\n\n" if body and body.strip() else "")
     if thread.changes:
         text += thread.changes.strip("\n") + "\n\n"
-    message.set_content(text + "%s:\n\n%s\n" % (
+    message.set_content(text + "%s:\n\n%s\n\n%s" % (
         "The commit" if len(summaries) == 1 else "The %d commits" % len(summaries),
-        "\n".join(summaries)))
+        "\n".join(summaries), diffstat([commit.diff for commit in series.commits])))
     data = message.as_bytes(policy=POLICY)
     check_headers(data[:data.index(b"\r\n\r\n") + 4], message.keys())
     return data
+
+
+HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+DIFF_PATH = re.compile(rb"^diff --git a/.* b/(.*)$")
+
+
+def diffstat(diffs: list[bytes]) -> str:
+    """Each file's lines added and removed, the commits' diffs added up, and
+    the totals, as git's cover letter ends."""
+    files: dict = {}
+    for diff in diffs:
+        for path, added, removed in _counts(diff.split(b"\n")):
+            before = files.get(path, (0, 0))
+            files[path] = (before[0] + added, before[1] + removed)
+    if not files:
+        return ""
+    width = max(len(path) for path in files)
+    lines = [" %s | +%d -%d" % (path.ljust(width), added, removed)
+             for path, (added, removed) in files.items()]
+    return "\n".join(lines) + "\n %d file%s changed, %d insertions(+), %d deletions(-)\n" % (
+        len(files), "" if len(files) == 1 else "s",
+        sum(a for a, _ in files.values()), sum(r for _, r in files.values()))
+
+
+def _counts(lines: list[bytes]):
+    """(path, lines added, lines removed) for each file of a diff; a hunk's
+    lines counted as its header says (what follows, a signature, is not)."""
+    path, added, removed, old_left, new_left = None, 0, 0, 0, 0
+    for line in lines:
+        if old_left > 0 or new_left > 0:
+            if line.startswith(b"+"):
+                added, new_left = added + 1, new_left - 1
+            elif line.startswith(b"-"):
+                removed, old_left = removed + 1, old_left - 1
+            else:
+                old_left, new_left = old_left - 1, new_left - 1
+            continue
+        started = DIFF_PATH.match(line)
+        hunk = HUNK.match(line)
+        if started:
+            if path is not None:
+                yield path, added, removed
+            path = header_text(started.group(1).decode("utf-8", "replace"))
+            added = removed = 0
+        elif hunk and path is not None:
+            old_left = int(hunk.group(1) or 1)
+            new_left = int(hunk.group(2) or 1)
+    if path is not None:
+        yield path, added, removed
 
 
 def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],

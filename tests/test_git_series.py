@@ -84,8 +84,9 @@ class TestGitSeries(fixtures.SendTestCase):
             self.assertEqual(cover["Message-ID"], patch["References"])
             self.assertEqual("Project List <list@example.org>", patch["To"])
         self.assertEqual("Ann Author <ann@example.com>", second["From"])
-        self.assertIn("Say hello to the world\n  Add two",
-                      cover.get_content().replace("\r\n", "\n"))
+        text = cover.get_content().replace("\r\n", "\n")
+        self.assertIn("Say hello to the world\n  Add two", text)
+        self.assertIn("2 files changed, 2 insertions(+), 0 deletions(-)", text)
         self.assertEqual(3, err.count('Draft saved to "Drafts"'))
         flags = [flags for flags, _raw in self.server.messages(USER, "Drafts")]
         self.assertTrue(all(b"\\Draft" in f for f in flags), flags)
@@ -177,6 +178,20 @@ class TestGitSeries(fixtures.SendTestCase):
             b"diff --git a/new b/new\nnew file mode 100644\nindex 0000000..587be6b\n"
             b"diff --git a/old b/old\ndeleted file mode 100755\nindex 587be6b..0000000\n",
             git_series.repaired(patch))
+
+    def test_diffstat_counts_what_each_hunk_says(self):
+        # A removed line that looks like a signature ("-- ") is counted; the
+        # signature after the last hunk is not.
+        first = (b"diff --git a/hello.txt b/hello.txt\nindex ce01362..94954ab 100644\n"
+                 b"--- a/hello.txt\n+++ b/hello.txt\n@@ -1 +1,2 @@\n hello\n+world\n"
+                 b"-- \nBreezy 3.3.23, dulwich 1.2.21\n")
+        second = (b"diff --git a/two.txt b/two.txt\nnew file mode 100644\n"
+                  b"--- /dev/null\n+++ b/two.txt\n@@ -0,0 +1,2 @@\n+x\n+y\n"
+                  b"diff --git a/hello.txt b/hello.txt\n--- a/hello.txt\n+++ b/hello.txt\n"
+                  b"@@ -1,3 +1,2 @@\n--- \n hello\n world\n-- \n2.39\n")
+        self.assertEqual(" hello.txt | +1 -1\n two.txt   | +2 -0\n"
+                         " 2 files changed, 3 insertions(+), 1 deletions(-)\n",
+                         git_series.diffstat([first, second]))
 
     def test_other_mail_clients_never_meet_the_hook(self):
         class Directive:
