@@ -236,6 +236,10 @@ def merge_request_key(config, directive: bytes, settings: IMAPSettings) -> Optio
     target = TARGET_BRANCH.search(directive[:4096])
     if branch is None or target is None:
         return None
-    # The account is user@host; not the port (a proxy or tunnel may vary it).
-    return "%s -> %s (%s@%s)" % (branch.base, target.group(1).decode("utf-8", "replace"),
-                                 settings.username, settings.host)
+    return request_key(branch.base, target.group(1).decode("utf-8", "replace"), settings)
+
+
+def request_key(branch_base: str, target: str, settings: IMAPSettings) -> str:
+    """A merge request's key: the branch and its target, on this account
+    (user@host; not the port: a proxy or tunnel may vary it)."""
+    return "%s -> %s (%s@%s)" % (branch_base, target, settings.username, settings.host)

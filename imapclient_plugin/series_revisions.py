@@ -20,7 +20,7 @@ from breezy import trace
 from . import changes, merge_requests, own_drafts, sent_copies
 from .errors import printable
 from .merge_requests import DraftRecord, MergeRequest, SentRecord
-from .revisions import Thread
+from .revisions import Thread, request_key
 from .store import Draft
 from .wire.mailbox import Connection
 
@@ -98,17 +98,11 @@ class NextSeries:
                        printable(sent.subject), sent.day or "earlier")
 
 
-def series_key(branch_base: str, target: str, username: str, host: str) -> str:
-    """As ``revisions.merge_request_key``: the branch and its target, on
-    this account."""
-    return "%s -> %s (%s@%s)" % (branch_base, target, username, host)
-
-
 def next_series(settings, branch_base: Optional[str], target: Optional[str],
                 make: MakeDrafts, title: str, commits: list) -> Optional[NextSeries]:
     """None where revisions are off or the branch is not known."""
     if not settings.revisions or not branch_base or not target:
         return None
-    key = series_key(branch_base, target, settings.username, settings.host)
+    key = request_key(branch_base, target, settings)
     request = MergeRequest() if settings.new_thread else merge_requests.remembered(key)
     return NextSeries(key, request, make, title, commits)
