@@ -65,6 +65,16 @@ def look(connection: Connection, folder: str,
     return [_looked(connection, folder, opened, record, True) for record in records]
 
 
+def look_and_say(connection: Connection, folder: str,
+                 records: Sequence[DraftRecord]) -> list[Look]:
+    """``look``, and a word for each draft left alone (not provably brz's)."""
+    looks = look(connection, folder, records)
+    for record, found in zip(records, looks):
+        if found.state == LEFT:
+            say_left(record, folder, found.why)
+    return looks
+
+
 def checks_before_removal(connection: Connection, folder: str,
                           records: Sequence[DraftRecord]) -> list[bytes]:
     """What ``remove`` asks first (SELECT, FETCH, and a LIST to find the

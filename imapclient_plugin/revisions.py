@@ -107,10 +107,7 @@ class NextRevision:
 
     def _thread_for(self, connection: Connection, folder: str) -> Thread:
         request = self.request
-        looks = own_drafts.look(connection, folder, request.drafts)
-        for record, found in zip(request.drafts, looks):
-            if found.state == own_drafts.LEFT:
-                own_drafts.say_left(record, folder, found.why)
+        looks = own_drafts.look_and_say(connection, folder, request.drafts)
         self.replaces = [r for r, found in zip(request.drafts, looks)
                          if found.state == own_drafts.THERE]
         gone = [r for r, found in zip(request.drafts, looks)

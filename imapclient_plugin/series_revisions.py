@@ -66,10 +66,7 @@ class NextSeries:
         """The version sent last; the records of what is gone (sent, or
         deleted) forgotten, those left alone said so."""
         request = self.request
-        looks = own_drafts.look(connection, folder, request.drafts)
-        for record, found in zip(request.drafts, looks):
-            if found.state == own_drafts.LEFT:
-                own_drafts.say_left(record, folder, found.why)
+        looks = own_drafts.look_and_say(connection, folder, request.drafts)
         gone_covers = [r for r, found in zip(request.drafts, looks)
                        if found.state == own_drafts.GONE and r.stored and r.revisions]
         request.drafts = [r for r, found in zip(request.drafts, looks)
