@@ -294,3 +294,26 @@ class Interrupted(IMAPDraftError):
         " may not have arrived (brz imap-send of the kept message stores it"
         " only if it is not there)."
     )
+
+
+class NothingToSend(IMAPDraftError):
+    _fmt = (
+        "Nothing to send: %(target)s already has every revision of this"
+        " branch, so no draft was stored. Commit the change first, or name"
+        " another submit branch (brz send SUBMIT_BRANCH)."
+    )
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target=printable(target))
+
+
+class CommitNotSendable(IMAPDraftError):
+    _fmt = (
+        'Commit %(commit)s ("%(summary)s") cannot go as a patch that git am'
+        " turns back into the same commit: %(reason)s. Nothing was stored."
+        " Reword the commit (git commit --amend, git rebase -i) or send the"
+        " branch as a bundle (brz send without --format=git)."
+    )
+
+    def __init__(self, commit: str, summary: str, reason: str) -> None:
+        super().__init__(commit=commit, summary=printable(summary), reason=printable(reason))

@@ -11,16 +11,18 @@ and gives the directive a text (the patches one after the other), so that
 Breezy goes on to that client.  Other mail clients and formats never meet
 it: it acts only while an imapclient client waits for its directive.
 
-Of each patch only the diff is kept: the mail around it is written here
-from the commit (Breezy's revision), as git format-patch writes it, since
-the patches' own headers carry the time of the send as the Date (git am
-makes that the author date) and, with older dulwich, the whole commit
-message in the Subject.
+Of each patch only its commit is kept: the mail is written here from the
+git commit itself, as git format-patch writes it (``git_am`` for its
+headers and message, ``git_patch`` for the diff), since Breezy's patches
+carry the time of the send as the Date (git am makes that the author
+date), with older dulwich the whole message in the Subject, and binary
+files as 8-bit text.  A commit git am would not give back is refused
+before anything is stored; merge commits are left out, as git
+format-patch leaves them out.
 """
 
 from __future__ import annotations
 
-import datetime
 import email.utils
 import re
 import weakref
@@ -28,6 +30,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Optional
 
+from breezy import trace
+
+from . import git_am
+from .errors import CommitNotSendable, NothingToSend
 from .inputs import content_message_id
 from .message import (POLICY, USER_AGENT, InvalidAddress, UnsafeHeader, addresses,
                       check_headers, header_text, parsed_sender)
@@ -43,8 +49,8 @@ class Commit:
     """One commit of the series, as its patch mail needs it."""
 
     sha: bytes
-    author: str
-    timestamp: float
+    author: bytes  # the git ident, "Name <address>"
+    timestamp: int
     timezone: int  # seconds east of UTC
     message: str
     diff: bytes  # what follows the message's "---" line
@@ -85,56 +91,65 @@ def expect_series(client) -> None:
 
 
 def _take_series(params) -> Optional[str]:
-    """The hook: a git directive's commits go to the waiting client."""
+    """The hook: a git directive's commits go to the waiting client; a
+    directive with nothing to merge stops the send."""
     global _waiting
     client = _waiting() if _waiting is not None else None
     directive = params.directive
+    if client is None:
+        return params.body
     patches = getattr(directive, "patches", None)  # GitMergeDirective's
-    if client is None or directive.patch is not None or not isinstance(patches, list):
+    if directive.patch is not None or not isinstance(patches, list):
+        if directive.revision_id == getattr(directive, "base_revision_id", None):
+            raise NothingToSend(target=directive.target_branch)
         return params.body
     _waiting = None
-    repository = params.branch.repository
-    client.series = Series([_commit(repository, bytes(patch)) for _name, patch in patches],
-                           params.branch.base, directive.target_branch)
+    commits = _commits(params.branch.repository, patches)
+    if not commits:  # only merges of what the target has
+        raise NothingToSend(target=directive.target_branch)
+    client.series = Series(commits, params.branch.base, directive.target_branch)
     # Breezy joins to_lines() (self.patch) before it calls the client.
     directive.patch = b"".join(bytes(patch) for _name, patch in patches)
     return params.body
 
 
-def _commit(repository, patch: bytes) -> Commit:
-    """The commit a patch (``From <sha> <date>`` first) was made from, and
-    its diff: what follows the "---" line after the message."""
-    sha = patch.split(b" ", 2)[1]
-    revision = repository.get_revision(repository.lookup_foreign_revision_id(sha))
-    message = revision.message
-    last_line = message.strip().rsplit("\n", 1)[-1].encode("utf-8")
-    after_message = patch.find(last_line, patch.find(b"\nSubject: ")) + len(last_line)
-    diff = patch[patch.find(b"\n---\n", after_message) + len(b"\n---\n"):]
-    properties = revision.properties
-    return Commit(
-        sha=sha,
-        author=properties.get("author", revision.committer),
-        timestamp=float(properties.get("author-timestamp", revision.timestamp)),
-        timezone=int(properties.get("author-timezone", revision.timezone or 0)),
-        message=message,
-        diff=repaired(diff))
+def _commits(repository, patches: list) -> list[Commit]:
+    """The commits Breezy made the patches (``From <sha> <date>`` first)
+    of, read from the git objects; merge commits left out, as git
+    format-patch leaves them out."""
+    from breezy.git.object_store import get_object_store
+
+    store = get_object_store(repository)
+    commits = []
+    with store.lock_read():
+        for _name, patch in patches:
+            commit = store[bytes(patch).split(b" ", 2)[1]]
+            if len(commit.parents) > 1:
+                trace.note('Left out the merge commit %s ("%s"), as git format-patch does:'
+                           " the series holds the commits it merged, not what the merge"
+                           " itself changed.", commit.id[:12].decode("ascii"),
+                           _first_line(commit.message))
+                continue
+            commits.append(_commit(store, commit))
+    return commits
 
 
-# Breezy's git diff gives an added file's absent side the mode 0, where git
-# writes no mode at all; git apply then fails an assertion.  Rewritten as
-# git format-patch writes them.
-ADDED_FILE = re.compile(
-    rb"^old file mode 0\nnew file mode ([0-7]+)\nindex ([0-9a-f]+\.\.[0-9a-f]+) [0-7]+$",
-    re.MULTILINE)
-DELETED_FILE = re.compile(
-    rb"^old file mode ([0-7]+)\nnew file mode 0\nindex ([0-9a-f]+\.\.[0-9a-f]+) [0-7]+$",
-    re.MULTILINE)
+def _commit(store, commit) -> Commit:
+    """One commit as its patch mail needs it; CommitNotSendable where git am
+    would not give it back."""
+    from . import git_patch  # dulwich, imported only for a series
+
+    reason = git_am.unsendable(commit.author, commit.message, commit.encoding)
+    if reason is not None:
+        raise CommitNotSendable(commit=commit.id[:12].decode("ascii"),
+                                summary=_first_line(commit.message), reason=reason)
+    return Commit(sha=commit.id, author=commit.author, timestamp=commit.author_time,
+                  timezone=commit.author_timezone, message=commit.message.decode("utf-8"),
+                  diff=git_patch.commit_diff(store, commit))
 
 
-def repaired(diff: bytes) -> bytes:
-    """The diff as git writes an added or deleted file."""
-    diff = ADDED_FILE.sub(rb"new file mode \1\nindex \2", diff)
-    return DELETED_FILE.sub(rb"deleted file mode \1\nindex \2", diff)
+def _first_line(message: bytes) -> str:
+    return message.decode("utf-8", "replace").strip().split("\n", 1)[0]
 
 
 def patch_message_id(commit: Commit, number: int, total: int, version: int = 1) -> str:
@@ -148,8 +163,9 @@ def cover_message_id(patch_ids: list[str], title: str) -> str:
 
 
 def summary(commit: Commit) -> str:
-    """The first paragraph of the message, on one line (git's subject)."""
-    return header_text(" ".join(commit.message.strip().split("\n\n", 1)[0].split()))
+    """The first line of the message: git's subject (``git_am`` made sure
+    the first paragraph is that one line)."""
+    return commit.message.split("\n", 1)[0]
 
 
 def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
@@ -185,7 +201,7 @@ def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
 
 
 HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
-DIFF_PATH = re.compile(rb"^diff --git a/.* b/(.*)$")
+DIFF_PATH = re.compile(rb'^diff --git (?:.* "b/(.*)"|.* b/(.*))$')  # quoted or not
 
 
 def diffstat(diffs: list[bytes]) -> str:
@@ -224,7 +240,8 @@ def _counts(lines: list[bytes]):
         if started:
             if path is not None:
                 yield path, added, removed
-            path = header_text(started.group(1).decode("utf-8", "replace"))
+            name = b'"%s"' % started.group(1) if started.group(1) else started.group(2)
+            path = header_text(name.decode("utf-8", "replace"))
             added = removed = 0
         elif hunk and path is not None:
             old_left = int(hunk.group(1) or 1)
@@ -236,30 +253,27 @@ def _counts(lines: list[bytes]):
 def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
                message_id: str, cover_id: str, thread: Optional[Thread] = None) -> bytes:
     """``[PATCH n/N]`` as git format-patch --thread writes it, ready for
-    APPEND: the author and the author's date, the message, "---", the
-    diff untouched (for git am); headers made and checked by the email
-    package, the text as it is, with CRLF line ends."""
-    header = EmailMessage(policy=POLICY)
-    author = parsed_sender(commit.author)
-    header["From"] = author if author is not None else header_text(commit.author)
-    zone = datetime.timezone(datetime.timedelta(seconds=commit.timezone))
-    header["Date"] = email.utils.format_datetime(
-        datetime.datetime.fromtimestamp(commit.timestamp, zone))
+    APPEND: the author, the author's date and the message as git am reads
+    them back (``git_am``), "---", the diff (``git_patch``); the other
+    headers made and checked by the email package; CRLF line ends."""
     thread = thread or Thread()
-    header["Subject"] = header_text("[%s %d/%d] %s" % (
-        thread.tag, number, total, summary(commit)))
+    header = EmailMessage(policy=POLICY)
     _address(header, to)
     header["Message-ID"] = message_id
     header["In-Reply-To"] = cover_id
     header["References"] = " ".join(thread.references + [cover_id])
-    body = commit.message.strip().partition("\n\n")[2].strip("\n")
+    body = commit.message.rstrip("\n").partition("\n\n")[2]
     text = (body + "\n" if body else "").encode("utf-8") + b"---\n" + commit.diff
     if not text.isascii():  # as git format-patch labels it
         header["MIME-Version"] = "1.0"
         header["Content-Type"] = "text/plain; charset=UTF-8"
         header["Content-Transfer-Encoding"] = "8bit"
-    head = header.as_bytes(policy=POLICY)
-    check_headers(head, header.keys())
+    head = (git_am.from_header(commit.author)
+            + git_am.date_header(commit.timestamp, commit.timezone)
+            + git_am.subject_header("[%s %d/%d] %s" % (thread.tag, number, total,
+                                                      summary(commit)))
+            + header.as_bytes(policy=POLICY))
+    check_headers(head, ["From", "Date", "Subject"] + header.keys())
     return head + LONE_LF.sub(b"\r\n", text)
 
 

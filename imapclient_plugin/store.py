@@ -50,14 +50,16 @@ def report_stored(settings: IMAPSettings, stored: StoredDraft, name: str = "") -
 
 
 def subject_of(data: bytes, message_id: str) -> str:
-    """What names a message in imap-send's lines: its subject, else its
-    Message-ID."""
+    """What names a message in imap-send's lines: its subject, RFC 2047
+    words decoded, else its Message-ID."""
     import email.parser
     import email.policy
 
-    header = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+    from .errors import printable
+
+    header = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
         bytes(data).partition(b"\r\n\r\n")[0])
-    subject = " ".join(str(header["Subject"] or "").split())
+    subject = " ".join(printable(str(header["Subject"] or "")).split())
     return subject[:80] or message_id
 
 

@@ -30,6 +30,7 @@ TEST_MODULES = [
     "test_merge_requests",
     "test_every_server",
     "test_git_series",
+    "test_git_am",
 ]
 
 
