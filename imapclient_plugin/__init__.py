@@ -15,6 +15,10 @@
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
+- ``git_series``: ``brz send --format=git`` as a cover letter and threaded
+  patches (``series_revisions``: its versions), each patch written from
+  the git commit: ``git_am`` for what git am reads back (author, date,
+  message), ``git_patch`` for the diff as git format-patch writes it.
 - ``heap``: has glibc give back what Breezy frees while it builds a bundle.
 - ``inputs``: what imap-send is given (message, mbox, patch) as messages.
 - ``keyring_store``: ``password_encoding = keyring`` for authentication.conf.

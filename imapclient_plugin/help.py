@@ -24,7 +24,12 @@ Then::
 From a git branch, ``brz send --format=git`` stores the commits as a patch
 series: a ``[PATCH 0/N]`` cover letter and one ``[PATCH n/N]`` draft per
 commit, threaded under it, as git format-patch --cover-letter --thread
-writes them (git am takes them back).
+writes them: git am makes the same commits of them, binary files, renames
+and modes included.  A commit git am would give back otherwise (a first
+paragraph of several lines, a subject starting with "[tag]" or "Re:", a
+"---" line in its message) stops the send before anything is stored, and
+says which and why; merge commits are left out, as git format-patch
+leaves them out.
 
 GMail (an app password; or OAuth2, below)::
 
