@@ -205,17 +205,22 @@ DIFF_PATH = re.compile(rb'^diff --git (?:.* "b/(.*)"|.* b/(.*))$')  # quoted or 
 
 
 def diffstat(diffs: list[bytes]) -> str:
-    """Each file's lines added and removed, the commits' diffs added up, and
-    the totals, as git's cover letter ends."""
+    """Each file's lines added and removed ("Bin" for a binary one), the
+    commits' diffs added up, and the totals, as git's cover letter ends and
+    each of its patches begins."""
     files: dict = {}
+    binary = set()
     for diff in diffs:
-        for path, added, removed in _counts(diff.split(b"\n")):
+        for path, added, removed, is_binary in _counts(diff.split(b"\n")):
             before = files.get(path, (0, 0))
             files[path] = (before[0] + added, before[1] + removed)
+            if is_binary:
+                binary.add(path)
     if not files:
         return ""
     width = max(len(path) for path in files)
-    lines = [" %s | +%d -%d" % (path.ljust(width), added, removed)
+    lines = [" %s | %s" % (path.ljust(width), "Bin" if path in binary else
+                           "+%d -%d" % (added, removed))
              for path, (added, removed) in files.items()]
     return "\n".join(lines) + "\n %d file%s changed, %d insertions(+), %d deletions(-)\n" % (
         len(files), "" if len(files) == 1 else "s",
@@ -223,9 +228,10 @@ def diffstat(diffs: list[bytes]) -> str:
 
 
 def _counts(lines: list[bytes]):
-    """(path, lines added, lines removed) for each file of a diff; a hunk's
-    lines counted as its header says (what follows, a signature, is not)."""
-    path, added, removed, old_left, new_left = None, 0, 0, 0, 0
+    """(path, lines added, lines removed, binary) for each file of a diff;
+    a hunk's lines counted as its header says (what follows, a signature,
+    is not)."""
+    path, added, removed, old_left, new_left, binary = None, 0, 0, 0, 0, False
     for line in lines:
         if old_left > 0 or new_left > 0:
             if line.startswith(b"+"):
@@ -239,23 +245,27 @@ def _counts(lines: list[bytes]):
         hunk = HUNK.match(line)
         if started:
             if path is not None:
-                yield path, added, removed
+                yield path, added, removed, binary
             name = b'"%s"' % started.group(1) if started.group(1) else started.group(2)
             path = header_text(name.decode("utf-8", "replace"))
             added = removed = 0
+            binary = False
+        elif line == b"GIT binary patch":
+            binary = True
         elif hunk and path is not None:
             old_left = int(hunk.group(1) or 1)
             new_left = int(hunk.group(2) or 1)
     if path is not None:
-        yield path, added, removed
+        yield path, added, removed, binary
 
 
 def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
                message_id: str, cover_id: str, thread: Optional[Thread] = None) -> bytes:
     """``[PATCH n/N]`` as git format-patch --thread writes it, ready for
     APPEND: the author, the author's date and the message as git am reads
-    them back (``git_am``), "---", the diff (``git_patch``); the other
-    headers made and checked by the email package; CRLF line ends."""
+    them back (``git_am``), "---", the files changed, the diff
+    (``git_patch``); the other headers made and checked by the email
+    package; CRLF line ends."""
     thread = thread or Thread()
     header = EmailMessage(policy=POLICY)
     _address(header, to)
@@ -263,7 +273,8 @@ def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
     header["In-Reply-To"] = cover_id
     header["References"] = " ".join(thread.references + [cover_id])
     body = commit.message.rstrip("\n").partition("\n\n")[2]
-    text = (body + "\n" if body else "").encode("utf-8") + b"---\n" + commit.diff
+    text = ((body + "\n" if body else "") + "---\n" + diffstat([commit.diff]) + "\n").encode(
+        "utf-8") + commit.diff
     if not text.isascii():  # as git format-patch labels it
         header["MIME-Version"] = "1.0"
         header["Content-Type"] = "text/plain; charset=UTF-8"

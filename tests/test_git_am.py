@@ -132,14 +132,17 @@ class TestEveryKindOfFile(GitAmTestCase):
                       patches[1])
         self.assertIn(b'diff --git "a/tab\\there" "b/tab\\there"', patches[0])
 
-    def test_the_cover_letter_counts_quoted_and_binary_files(self):
+    def test_the_files_changed_quoted_and_binary(self):
         self.write("feature", "caf\u00e9.txt", b"one\ntwo\n")
         self.write("feature", "every-byte.bin", EVERY_BYTE)
         self.git_commit("feature", "Add two files\n")
         self.send("--format=git")
         cover = self.drafts()[0].get_content().replace("\r\n", "\n")
         self.assertIn(' "caf\\303\\251.txt" | +2 -0\n', cover)
-        self.assertIn(" every-byte.bin    | +0 -0\n", cover)
+        self.assertIn(" every-byte.bin    | Bin\n", cover)
+        patch = self.drafts()[1].get_content().replace("\r\n", "\n")
+        self.assertIn("---\n \"caf\\303\\251.txt\" | +2 -0\n every-byte.bin    | Bin\n"
+                      " 2 files changed, 2 insertions(+), 0 deletions(-)\n\ndiff --git", patch)
 
 
 ODD_AUTHORS = [
