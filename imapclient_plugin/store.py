@@ -6,19 +6,20 @@ Used by the ``imapclient`` mail client (``brz send``) and ``brz imap-send``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Callable, Optional, Protocol, Sequence
 
 from breezy import trace
 
 from . import drafts, errors, folder_cache
 from .credentials import Password
-from .draft_data import DraftData
+from .draft_data import DraftData, slices
 from .errors import printable
 from .settings import IMAPSettings
 from .wire.connection import logged_in
 from .wire.faults import LOST
 from .wire.mailbox import Connection
-from .wire.replies import Appended
+from .wire.replies import Appended, fetch_item
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +183,7 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
     for m in messages:
         if there.get(m.message_id):
             if look_again:  # an upload cut off may have landed beside it
-                _keep_one(connection, folder, there[m.message_id])
+                _keep_one(connection, folder, there[m.message_id], m.data)
     # Once per Message-ID, also where the input repeats one.
     missing = list({m.message_id: m for m in reversed(messages)
                     if not there.get(m.message_id)}.values())[::-1]
@@ -192,7 +193,7 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
         again = connection.find_each(folder, [m.message_id for m in missing])
         for m in missing:
             copies = again.get(m.message_id, [])
-            _keep_one(connection, folder, copies)
+            _keep_one(connection, folder, copies, m.data)
             uids[m.message_id] = copies[0] if copies else uids[m.message_id]
     return [(there[m][0], True) if there.get(m) else (uids[m], False) for m in ids]
 
@@ -209,8 +210,8 @@ def _append_behind_search(connection: Connection, folder: str,
     there, appended = done
     if not there:
         return [(appended.uid, False)]
-    if appended.uid is not None:
-        _keep_one(connection, folder, [there[0], appended.uid], say_removed=False)
+    if appended.uid is not None:  # the one removed is the copy just stored
+        _remove_extra(connection, folder, [there[0], appended.uid], say_removed=False)
     return [(there[0], True)]
 
 
@@ -236,7 +237,7 @@ def _append_once(connection: Connection, folder: str, draft: Draft,
         found = connection.find_each(folder, [draft.message_id]).get(draft.message_id)
         if found:
             trace.note("The draft was already there.")
-            _keep_one(connection, folder, found)
+            _keep_one(connection, folder, found, draft.data)
             return found[0]
     behind = (draft.sent_behind_append(connection, folder)
               if draft.sent_behind_append and not look_again else [])
@@ -245,7 +246,7 @@ def _append_once(connection: Connection, folder: str, draft: Draft,
     uid = appended.uid
     if look_again:
         copies = connection.find_each(folder, [draft.message_id]).get(draft.message_id, [])
-        _keep_one(connection, folder, copies)
+        _keep_one(connection, folder, copies, draft.data)
         uid = copies[0] if copies else uid
     if draft.after_append is not None:
         try:
@@ -269,11 +270,47 @@ def _append_after_lost_connection(
 
 
 def _keep_one(connection: Connection, folder: str, copies: list[int],
-              say_removed: bool = True) -> None:
-    """Remove all but the first of ``copies`` (UIDs of one draft), and say
-    what is left.  The draft is stored whatever happens here: a removal the
-    server refuses, or a connection lost meanwhile, is a warning, not an
-    error (which would have the user store it again)."""
+              uploaded: DraftData) -> None:
+    """After a lost reply: of ``copies`` (the UIDs with the draft's
+    Message-ID), remove the extra ones that are byte for byte what brz
+    uploaded, keeping the first.  Any other (a mail program that keeps the
+    Message-ID stores a user's edit so) is never touched, and said so."""
+    if len(copies) < 2:
+        return
+    identical = _identical_to(connection, folder, copies, uploaded)
+    others = [uid for uid in copies if uid not in identical]
+    if others:
+        trace.note('Left %s in "%s" alone: %s the draft\'s Message-ID but not what brz'
+                   " stored (edited in a mail program?).",
+                   "UID %s" % ", ".join(map(str, others)), printable(folder),
+                   "it has" if len(others) == 1 else "they have")
+    _remove_extra(connection, folder, identical)
+
+
+def _identical_to(connection: Connection, folder: str, uids: list[int],
+                  uploaded: DraftData) -> list[int]:
+    """Those of ``uids`` whose whole message (BODY[], fetched one at a time:
+    a big draft is not held twice) is ``uploaded``, by their digests."""
+    digest = hashlib.sha256()
+    for piece in slices(uploaded):
+        digest.update(piece)
+    wanted = digest.digest()
+    if connection.select(folder, readonly=True) is None:
+        return []
+    identical = [uid for uid in uids if hashlib.sha256(fetch_item(
+        connection.fetch([uid], ["BODY.PEEK[]"], folder).get(uid, {}), b"BODY[]")
+    ).digest() == wanted]
+    connection.leave(folder)
+    return identical
+
+
+def _remove_extra(connection: Connection, folder: str, copies: list[int],
+                  say_removed: bool = True) -> None:
+    """Remove all but the first of ``copies`` (UIDs of one draft, each
+    proven brz's upload), and say what is left.  The draft is stored
+    whatever happens here: a removal the server refuses, or a connection
+    lost meanwhile, is a warning, not an error (which would have the user
+    store it again)."""
     listed = ", ".join(map(str, copies))
     try:
         removed = connection.remove_copies(folder, copies)

@@ -10,6 +10,7 @@ TEST_MODULES = [
     "test_send_failures",
     "test_tls",
     "test_faults",
+    "test_lost_reply",
     "test_imap_send",
     "test_store",
     "test_commands",
