@@ -286,12 +286,18 @@ class TestThisProjectsHistory(GitAmTestCase):
 
 
 def project_checkout() -> str:
-    """This plugin's git checkout: where it was loaded from, or where
-    IMAPCLIENT_SOURCE says (an installed copy has no history)."""
+    """This plugin's git checkout: the one it was loaded from, or the one
+    IMAPCLIENT_SOURCE names (an installed copy has no history; the
+    repository around it, if any, may be another project's)."""
     for place in (fixtures.PLUGIN_ROOT, os.environ.get("IMAPCLIENT_SOURCE", "")):
-        if place and subprocess.run(["git", "-C", place, "rev-parse", "HEAD~1"],
-                                    capture_output=True).returncode == 0:
-            return place
+        found = subprocess.run(["git", "-C", place or ".", "rev-parse", "--show-toplevel"],
+                               capture_output=True, text=True)
+        top = found.stdout.strip()
+        if (place and found.returncode == 0
+                and os.path.exists(os.path.join(top, "imapclient_plugin", "git_am.py"))
+                and subprocess.run(["git", "-C", top, "rev-parse", "HEAD~1"],
+                                   capture_output=True).returncode == 0):
+            return top
     raise tests.TestNotApplicable(
         "needs this project's git history: run from a checkout, or set"
         " IMAPCLIENT_SOURCE to one")
