@@ -23,6 +23,7 @@ from .merge_requests import DraftRecord, MergeRequest, SentRecord
 from .revisions import Thread, request_key
 from .store import Draft
 from .wire.mailbox import Connection
+from .wire.replies import Appended
 
 # (thread, what changed since the version sent) -> the cover letter, then the patches
 MakeDrafts = Callable[[Thread, str], list]
@@ -79,11 +80,16 @@ class NextSeries:
                                           copy.subject, copy.day, newest.revisions)
         return request.sent
 
-    def stored(self, connection: Connection, folder: str,
-               uids: list[Optional[int]]) -> None:
-        """All stored: remembered so, then the earlier series removed."""
+    def stored(self, connection: Connection, folder: str, places: list[Appended]) -> None:
+        """All stored: remembered so, with the UID each went to where the
+        server said it (with its UIDVALIDITY), then the earlier series
+        removed."""
+        where = {draft.message_id: place for draft, place in zip(self.drafts, places)}
         for record in self.new:
             record.stored, record.folder = True, folder
+            place = where.get(record.message_id)
+            if place is not None and place.uidvalidity is not None and place.uid is not None:
+                record.uidvalidity, record.uid = place.uidvalidity, place.uid
         merge_requests.save(self.key, self.request)
         if self.replaces:
             settled = own_drafts.remove(connection, folder, self.replaces)

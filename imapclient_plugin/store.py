@@ -142,22 +142,23 @@ def store_drafts(settings: IMAPSettings, messages: Sequence[Draft],
         if series is not None:
             messages = series.prepare(connection, folder.name)
         try:
-            uids = _append_missing(connection, folder.name, messages)
+            places = _append_missing(connection, folder.name, messages)
         except errors.MailboxRefused:
             if folder.how_found != drafts.REMEMBERED:
                 raise
             folder_cache.forget(settings)
             folder = _drafts_folder(connection, None)
-            uids = _append_missing(connection, folder.name, messages)
+            places = _append_missing(connection, folder.name, messages)
         except LOST as lost:
             trace.note("%s Reconnecting to check which drafts arrived.", lost)
             with logged_in(settings, password=connection.password) as again:
-                uids = _append_missing(again, folder.name, messages, look_again=True)
+                places = _append_missing(again, folder.name, messages, look_again=True)
             series = None  # the next send settles what this one left
         if series is not None:
-            series.stored(connection, folder.name, [uid for uid, _there in uids])
+            series.stored(connection, folder.name, [where for where, _there in places])
         links = [drafts.gmail_link(connection, m.message_id) for m in messages]
-    return [StoredDraft(folder, uid, link, there) for (uid, there), link in zip(uids, links)]
+    return [StoredDraft(folder, where.uid, link, there)
+            for (where, there), link in zip(places, links)]
 
 
 class SeriesRevision(Protocol):
@@ -166,18 +167,19 @@ class SeriesRevision(Protocol):
     def prepare(self, connection: Connection, folder: str) -> list[Draft]: ...
 
     def stored(self, connection: Connection, folder: str,
-               uids: list[Optional[int]]) -> None: ...
+               places: list[Appended]) -> None: ...
 
 
 def _append_missing(connection: Connection, folder: str, messages: Sequence[Draft],
-                    look_again: bool = False) -> list[tuple[Optional[int], bool]]:
-    """The UID of each message (where the server says it), and whether it
-    was there already; those that are not are stored."""
+                    look_again: bool = False) -> list[tuple[Appended, bool]]:
+    """Where each message is (its UID, and the folder's UIDVALIDITY where
+    an APPEND was answered with them), and whether it was there already;
+    those that are not are stored."""
     ids = [m.message_id for m in messages]
     if len(messages) == 1 and not look_again:
-        uids = _append_behind_search(connection, folder, messages[0])
-        if uids is not None:
-            return uids
+        places = _append_behind_search(connection, folder, messages[0])
+        if places is not None:
+            return places
     there = connection.find_each(folder, ids)
     connection.check_append_limit(max(len(m.data) for m in messages))
     for m in messages:
@@ -187,21 +189,23 @@ def _append_missing(connection: Connection, folder: str, messages: Sequence[Draf
     # Once per Message-ID, also where the input repeats one.
     missing = list({m.message_id: m for m in reversed(messages)
                     if not there.get(m.message_id)}.values())[::-1]
-    new_uids = connection.append_many(folder, [m.data for m in missing])
-    uids = dict(zip([m.message_id for m in missing], new_uids))
+    appended = connection.append_many(folder, [m.data for m in missing])
+    places = dict(zip([m.message_id for m in missing], appended))
     if look_again and missing:
         again = connection.find_each(folder, [m.message_id for m in missing])
         for m in missing:
             copies = again.get(m.message_id, [])
             _keep_one(connection, folder, copies, m.data)
-            uids[m.message_id] = copies[0] if copies else uids[m.message_id]
-    return [(there[m][0], True) if there.get(m) else (uids[m], False) for m in ids]
+            if copies:
+                places[m.message_id] = Appended(None, copies[0])
+    return [(Appended(None, there[m][0]), True) if there.get(m) else (places[m], False)
+            for m in ids]
 
 
 def _append_behind_search(connection: Connection, folder: str,
-                          draft: Draft) -> Optional[list[tuple[Optional[int], bool]]]:
-    """One message in one turn (``Connection.append_behind_search``): [its
-    UID, whether it was there]; found there already, the copy just stored
+                          draft: Draft) -> Optional[list[tuple[Appended, bool]]]:
+    """One message in one turn (``Connection.append_behind_search``): [where
+    it is, whether it was there]; found there already, the copy just stored
     is removed.  None where the server does not allow it."""
     connection.check_append_limit(len(draft.data))
     done = connection.append_behind_search(folder, draft.message_id, draft.data)
@@ -209,10 +213,10 @@ def _append_behind_search(connection: Connection, folder: str,
         return None
     there, appended = done
     if not there:
-        return [(appended.uid, False)]
+        return [(appended, False)]
     if appended.uid is not None:  # the one removed is the copy just stored
         _remove_extra(connection, folder, [there[0], appended.uid], say_removed=False)
-    return [(there[0], True)]
+    return [(Appended(None, there[0]), True)]
 
 
 def _drafts_folder(connection: Connection, remembered: Optional[str]) -> drafts.DraftsFolder:

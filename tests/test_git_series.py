@@ -150,6 +150,41 @@ class TestGitSeries(GitSeriesTestCase):
         self.assertContainsString(err, 'Series saved as v2, a reply to "[PATCH 0/2] Add two"')
         self.assertEqual(3, len(self.server.messages(USER, "Sent")))
 
+    def edit_the_end_of(self, subject: str) -> None:
+        """As a mail program that keeps the Message-ID saves an edit: a new
+        message with a note at the very end, the old one expunged."""
+        with self.server.client(USER) as client:
+            client.select_folder("Drafts")
+            for uid, data in client.fetch(client.search("ALL"), ["RFC822"]).items():
+                if parse(data[b"RFC822"])["Subject"] == subject:
+                    client.delete_messages([uid])
+                    client.expunge()
+                    client.append("Drafts", data[b"RFC822"] + b"My note at the end.\r\n",
+                                  flags=[b"\\Draft"])
+
+    def assert_an_edit_past_64_kib_survives(self):
+        self.build_tree_contents([("feature/big.txt", b"".join(
+            b"line %06d of a big text file\n" % n for n in range(5000)))])
+        from breezy.workingtree import WorkingTree
+        tree = WorkingTree.open("feature")
+        tree.add(["big.txt"])
+        tree.commit("Add a big text file")
+        self.send("--format=git")
+        self.edit_the_end_of("[PATCH 3/3] Add a big text file")
+        self.commit("Add three")
+        _, err = self.send("--format=git")
+        self.assertContainsRe(err, "Left the earlier draft <[^>]+> in \"Drafts\" alone: it"
+                              " was (changed|edited) since brz stored it")
+        edited = [flags for flags, raw in self.server.messages(USER, "Drafts")
+                  if raw.endswith(b"My note at the end.\r\n")]
+        self.assertEqual(1, len(edited))
+        self.assertNotIn(b"\\Deleted", edited[0])
+        self.assertNotIn(b"My note at the end.", b"".join(
+            raw for _flags, raw in self.server.messages(USER, "Trash")))
+
+    def test_an_edit_past_64_kib_survives_the_next_send(self):
+        self.assert_an_edit_past_64_kib_survives()
+
     def test_imap_send_of_the_series_removes_none_of_it(self):
         # Each message brz remembers is settled by imap-send; the others of
         # the same series, stored with it, are not drafts it replaces.

@@ -231,13 +231,13 @@ class Connection:
             hits = self.find_each(folder, [message_id])[message_id]  # exactly it?
         return [uid for uid in hits if uid != appended.uid], appended
 
-    def append_many(self, folder: str, messages: Sequence[DraftData]) -> list[Optional[int]]:
+    def append_many(self, folder: str, messages: Sequence[DraftData]) -> list[Appended]:
         """APPEND each; with MULTIAPPEND (RFC 3502) in one command, all or
         none (imapclient's, which holds the whole command: drafts too big
-        to hold whole go one APPEND each).  Their UIDs where said."""
+        to hold whole go one APPEND each).  Where each went, where said."""
         if (len(messages) < 2 or not self.has("MULTIAPPEND")
                 or any(isinstance(data, SplicedDraft) for data in messages)):
-            return [self.append(folder, data)[0].uid for data in messages]
+            return [self.append(folder, data)[0] for data in messages]
         with self._doing(doing("APPEND", folder)):
             kind, data = self._guarded(folder, lambda: self._client.multiappend(
                 folder, [{"msg": whole(m), "flags": DRAFT_FLAGS} for m in messages]))
@@ -245,7 +245,9 @@ class Connection:
             raise faults.append_refused(self.settings, folder, faults.reply_text(data))
         match = replies.APPENDUID.search(data[-1] if data else b"")
         uids = replies.uid_set(match.group(2)) if match else []
-        return uids if len(uids) == len(messages) else [None] * len(messages)
+        if len(uids) != len(messages):
+            return [Appended(None, None)] * len(messages)
+        return [Appended(int(match.group(1)), uid) for uid in uids]
 
     def _guarded(self, folder: str, append):
         try:
