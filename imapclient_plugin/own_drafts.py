@@ -2,17 +2,20 @@
 removal of those, recoverably: nothing else is ever removed.
 
 A remembered draft is brz's to remove only if, right before, on the same
-connection: it is in the Drafts folder in use, selected by name; the
-folder's UIDVALIDITY is the one its APPEND was answered with; the message
-at the remembered UID has the draft's Message-ID, the \\Draft flag and
-the fingerprint of what brz uploaded (``fingerprint``).  Where the server
-gave no UID (no UIDPLUS, or a reply lost), the one message with that
-Message-ID (which brz made), the flag and the fingerprint stands for it.
-Anything else is left alone and the user is told why.
+connection: it is in the Drafts folder in use, selected by name, and
+either the folder's UIDVALIDITY is the one its APPEND was answered with
+and the message at the remembered UID has the draft's Message-ID and the
+\\Draft flag (an IMAP message never changes: an edit is a new message,
+with a new UID), or, where the server gave no UID (no UIDPLUS, or a reply
+lost), the one message with that Message-ID (which brz made) has the
+flag and the fingerprint of the whole of what brz uploaded
+(``fingerprint``), fetched whole.  Anything else is left alone and the
+user is told why.
 
-Not the size: servers store a message their own way (GNU Mailutils' mbox
-adds headers and counts its size so), while the headers a user edits and
-the text come back as they were uploaded.
+The fingerprint is of the headers a user edits and the whole text, not of
+every byte or the size: servers store a message their own way (GNU
+Mailutils' mbox adds headers and counts its size so), while those come
+back as they were uploaded.
 
 Removed means moved to the \\Trash folder where the server has MOVE and
 one (GMail's web interface does the same; an expunged GMail draft may live
@@ -37,15 +40,14 @@ THERE = "there"  # unchanged, in the folder: brz's to remove
 GONE = "gone"  # not in the folder: sent, or deleted
 LEFT = "left alone"  # there, but not provably brz's own draft
 
-# What tells brz's draft from an edited one: the fields a user edits (and
-# the Message-ID), and the start of the text (the message, the directive's).
+# What tells brz's draft from an edited one where no UID is known: the
+# fields a user edits (and the Message-ID), and the whole text.
 FIELDS = ("MESSAGE-ID", "SUBJECT", "FROM", "TO", "CC")
-TEXT_START = 65536
-HEADER_ROOM = 16384  # for the header that comes before it (brz's are small)
-# The message's own bytes, not the parts a server works out from them
-# (hoodiecrow's BODY[TEXT] of a multipart message leaves lines out).
-FETCHED = ["FLAGS", "BODY.PEEK[]<0.%d>" % (HEADER_ROOM + TEXT_START)]
-LOOKED_AT = ("(%s)" % " ".join(FETCHED)).encode("ascii")
+# By UID: the flags and the Message-ID.  By search: the message's own bytes,
+# whole, not the parts a server works out from them (hoodiecrow's BODY[TEXT]
+# of a multipart message leaves lines out).
+LOOKED_AT = b"(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+FETCHED_WHOLE = ["FLAGS", "BODY.PEEK[]"]
 
 
 class Look(NamedTuple):
@@ -145,7 +147,7 @@ def _looked(connection: Connection, folder: str, opened: mailbox.FolderLook,
     if record.uid is not None and record.uidvalidity == uidvalidity:
         data = opened.fetched.get(record.uid)
         if data is not None:
-            return _checked(record, record.uid, data)
+            return _checked_by_uid(record, record.uid, data)
     found = _by_message_id(connection, folder, readonly, record.message_id)
     if not found:
         return Look(GONE)
@@ -158,58 +160,78 @@ def _looked(connection: Connection, folder: str, opened: mailbox.FolderLook,
     if len(found) > 1:
         return Look(LEFT, why="there are %d messages with its Message-ID" % len(found))
     (uid, data), = found.items()
-    return _checked(record, uid, data)
+    return _checked_whole(record, uid, data)
 
 
 def _by_message_id(connection: Connection, folder: str, readonly: bool,
                    message_id: str) -> dict:
-    """What FETCHED shows of each message in ``folder`` with exactly this
-    Message-ID, by UID (EXAMINEd again where ``look`` left it)."""
+    """Each message in ``folder`` with exactly this Message-ID, fetched
+    whole with its flags, by UID (EXAMINEd again where ``look`` left it)."""
     if readonly:
         connection.select(folder, readonly=True)
     uids = connection.search(["HEADER", "Message-ID", message_id], folder=folder)
-    fetched = connection.fetch(uids, FETCHED, folder)
-    found = {uid: data for uid, data in fetched.items()
-             if _has_message_id(_parts(data)[0], message_id)}
+    found = {}
+    for uid in uids:  # one at a time: a big draft is not held twice
+        data = connection.fetch([uid], FETCHED_WHOLE, folder).get(uid, {})
+        if _has_message_id(_split(replies.fetch_item(data, b"BODY[]"))[0], message_id):
+            found[uid] = data
     if readonly:
         connection.leave(folder)
     return found
 
 
-def _checked(record: DraftRecord, uid: int, data: dict) -> Look:
-    """THERE if the message at ``uid`` is the draft brz stored, unchanged."""
-    header_block, text_start = _parts(data)
-    if not _has_message_id(header_block, record.message_id):
+def _checked_by_uid(record: DraftRecord, uid: int, data: dict) -> Look:
+    """THERE if the message at the UID brz's APPEND was answered with still
+    has the draft's Message-ID and flag: it is then the message brz stored,
+    unchanged, as no IMAP message ever changes."""
+    if not replies.has_message_id(data, record.message_id):
         return Look(LEFT, why="UID %d now holds another message" % uid)
+    return _flagged_and_noted(record, uid, data)
+
+
+def _checked_whole(record: DraftRecord, uid: int, data: dict) -> Look:
+    """THERE if the message found by its Message-ID, fetched whole, is the
+    draft brz stored: the flag, and the fingerprint of all of it."""
+    looked = _flagged_and_noted(record, uid, data)
+    if looked.state != THERE:
+        return looked
+    if _fingerprint(*_split(replies.fetch_item(data, b"BODY[]"))) != record.fingerprint:
+        return Look(LEFT, why="it was edited since brz stored it (or an older"
+                    " brz-imapclient stored it, which noted less of it)")
+    return looked
+
+
+def _flagged_and_noted(record: DraftRecord, uid: int, data: dict) -> Look:
     flags = {flag.lower() for flag in data.get(b"FLAGS", ())}
     if b"\\draft" not in flags:
         return Look(LEFT, why="it is no longer flagged as a draft")
     if not record.fingerprint:
         return Look(LEFT, why="an earlier brz-imapclient did not note what it"
                     " stored, so it cannot be told from an edited copy")
-    if _fingerprint(header_block, text_start) != record.fingerprint:
-        return Look(LEFT, why="it was edited since brz stored it")
     return Look(THERE, uid)
 
 
 def fingerprint(data: DraftData) -> str:
-    """The fingerprint of a draft brz is about to store."""
-    start = b""
-    for piece in slices(data):
-        start += bytes(piece)
-        if len(start) >= HEADER_ROOM + TEXT_START:
+    """The fingerprint of a draft brz is about to store: the fields a user
+    edits and the whole text, read a slice at a time."""
+    head = b""
+    pieces = iter(slices(data))
+    for piece in pieces:
+        head += bytes(piece)
+        if b"\r\n\r\n" in head:
             break
-    return _fingerprint(*_split(start))
+    header_block, text = _split(head)
+    digest = _header_digest(header_block)
+    digest.update(text)
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
 
 
-def _parts(fetched: dict) -> tuple[bytes, bytes]:
-    """The header block and the text's start of a message FETCHED."""
-    return _split(replies.fetch_item(fetched, b"BODY[]"))
-
-
-def _split(start: bytes) -> tuple[bytes, bytes]:
-    head, _, text = start.partition(b"\r\n\r\n")
-    return head + b"\r\n", text[:TEXT_START]
+def _split(message: bytes) -> tuple[bytes, bytes]:
+    """The header block and the text of a message."""
+    head, _, text = message.partition(b"\r\n\r\n")
+    return head + b"\r\n", text
 
 
 def _has_message_id(header_block: bytes, message_id: str) -> bool:
@@ -217,12 +239,17 @@ def _has_message_id(header_block: bytes, message_id: str) -> bool:
     return found == message_id.strip()
 
 
-def _fingerprint(header_block: bytes, text_start: bytes) -> str:
+def _fingerprint(header_block: bytes, text: bytes) -> str:
+    digest = _header_digest(header_block)
+    digest.update(text)
+    return digest.hexdigest()
+
+
+def _header_digest(header_block: bytes):
     digest = hashlib.sha256()
     for value in replies.header_values(header_block, FIELDS):
         digest.update(value.encode("utf-8", "surrogateescape") + b"\0")
-    digest.update(text_start)
-    return digest.hexdigest()
+    return digest
 
 
 def _trash_folder(listing: list, folder: str) -> Optional[str]:

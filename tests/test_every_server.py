@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import os
+import re
 import shutil
 import subprocess
 from typing import Iterator
@@ -279,6 +280,24 @@ class TestOnGnuMailutils(TunnelScenario, fixtures.SendTestCase):
         self.assertContainsRe(listing, rb"\* 2 FETCH \(UID 2 FLAGS \(\\Draft[^)]*\)"
                               rb"[^\r]*\r\n(?i:Subject): \[MERGE\] Address review")
         self.assertNotContainsRe(listing, rb"\* 3 FETCH")
+
+    def test_an_edit_past_64_kib_is_not_flagged(self):
+        """No UIDPLUS, so no UID: brz's own draft is told from the user's
+        edit (kept Message-ID, a note at its very end) by the whole of it."""
+        self.commit_big_file(100000)
+        self.send(stdin="")
+        with self.mail_program() as imap:
+            imap.select("Drafts")
+            _, data = imap.uid("FETCH", "1", "(RFC822)")
+            imap.uid("STORE", "1", "+FLAGS.SILENT", "(\\Deleted)")
+            imap.close()  # expunges; imap4d drops the flags of an APPEND to the selected
+            imap.append("Drafts", "(\\Draft)", None, data[0][1] + b"My note at the end.\r\n")
+        self.commit("Address review")
+        _, err = self.send(stdin="")
+        self.assertContainsString(err, "alone: it was edited since brz stored it")
+        flags = re.search(rb"\* \d+ FETCH \(UID 2 FLAGS \(([^)]*)\)", self.listing())
+        self.assertIn(b"\\Draft", flags.group(1))
+        self.assertNotIn(b"\\Deleted", flags.group(1))
 
     def test_imap_send_of_a_series_keeps_every_message(self):
         """imap4d keeps only the first of several APPENDs into the selected

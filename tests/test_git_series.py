@@ -15,6 +15,8 @@ from breezy import tests
 from ..imapclient_plugin import git_series
 from . import fixtures, test_mail_program
 from .fixtures import PASSWORD, USER, parse
+from .proxy import RewritingProxy, hide_capability
+from .server_behaviours import CountCommands
 
 GIT_ENVIRONMENT = {"GIT_COMMITTER_NAME": "Reviewer", "GIT_COMMITTER_EMAIL": "r@example.org"}
 
@@ -183,6 +185,14 @@ class TestGitSeries(GitSeriesTestCase):
             raw for _flags, raw in self.server.messages(USER, "Trash")))
 
     def test_an_edit_past_64_kib_survives_the_next_send(self):
+        self.assert_an_edit_past_64_kib_survives()
+
+    def test_an_edit_past_64_kib_survives_without_uidplus(self):
+        # No UID known: the proof is the whole message's fingerprint.
+        proxy = RewritingProxy((self.server.host, self.server.port),
+                               faults=lambda n: CountCommands(hide_capability(b"UIDPLUS")))
+        self.addCleanup(proxy.close)
+        self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
         self.assert_an_edit_past_64_kib_survives()
 
     def test_imap_send_of_the_series_removes_none_of_it(self):
