@@ -1,6 +1,7 @@
 """Small JSON files in ``<Breezy cache dir>/imapclient/``: what the plugin
-remembers between runs (never credentials).  Read leniently (a missing or
-damaged file is empty) and written atomically (a temporary file renamed).
+remembers between runs (never credentials).  Read leniently (a missing
+file is empty; a damaged one too, with a warning) and written atomically
+(a temporary file renamed).
 
 A file, or the folder holding it, that another user owns or may write is
 not trusted (``untrusted``): what it says could make brz remove mail.
@@ -22,12 +23,41 @@ def path(name: str) -> str:
 
 
 def load(name: str) -> dict:
+    """What the file holds; empty where it is missing, and, with a warning
+    naming it, where it is not a regular file (a FIFO would hang brz) or
+    not JSON of an object (nested too deep to read included)."""
     try:
-        with open(path(name), encoding="utf-8") as f:
-            records = json.load(f)
-    except (OSError, ValueError):
+        fd = os.open(path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except FileNotFoundError:
         return {}
-    return records if isinstance(records, dict) else {}
+    except OSError as e:
+        return _ignored(name, e.strerror or str(e))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return _ignored(name, "it is not a regular file")
+        try:
+            records = json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as e:
+            return _ignored(name, "it is not what brz writes (%s)" % (
+                "nested too deep" if isinstance(e, RecursionError) else e))
+    if not isinstance(records, dict):
+        return _ignored(name, "it is not what brz writes (not an object)")
+    return records
+
+
+_warned: set = set()
+
+
+def _ignored(name: str, why: str) -> dict:
+    """Said once a run: the file is read as empty."""
+    if (name, why) not in _warned:
+        _warned.add((name, why))
+        from breezy import trace
+
+        from .errors import printable
+
+        trace.warning("Ignoring %s: %s.", path(name), printable(why))
+    return {}
 
 
 def untrusted(name: str) -> Optional[str]:

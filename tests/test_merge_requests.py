@@ -3,13 +3,15 @@ losing what another brz process saved meanwhile."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import threading
 
 from breezy import bedding, tests
 
 from . import fixtures
 
-from ..imapclient_plugin import merge_requests
+from ..imapclient_plugin import cache_files, merge_requests
 from ..imapclient_plugin.wire import replies
 from ..imapclient_plugin.merge_requests import Damaged
 
@@ -74,6 +76,40 @@ class TestSaving(tests.TestCaseInTempDir):
             for n in range(150):
                 self.assertEqual(1, merge_requests.remembered(
                     "%s %d" % (branch, n)).drafts[0].version)
+
+
+class TestHostileRecordFiles(tests.TestCaseInTempDir):
+    """A record file brz did not write is read as empty, with a warning
+    naming it: never a hang, never a traceback."""
+
+    def setUp(self):
+        super().setUp()
+        self.overrideEnv("XDG_CACHE_HOME", self.test_dir + "/cache")
+        os.makedirs(os.path.dirname(cache_files.path(merge_requests.CACHE_FILE)), 0o700)
+        self.path = cache_files.path(merge_requests.CACHE_FILE)
+
+    def remembered_within(self, seconds: float) -> merge_requests.MergeRequest:
+        found = []
+        reader = threading.Thread(target=lambda: found.append(
+            merge_requests.remembered("trunk -> feature")), daemon=True)
+        reader.start()
+        reader.join(seconds)
+        self.assertFalse(reader.is_alive(), "reading the record hangs")
+        return found[0]
+
+    def test_a_fifo_is_not_read(self):
+        os.mkfifo(self.path, 0o600)
+        self.assertEqual([], self.remembered_within(10).drafts)
+        self.assertContainsString(self.get_log(), "Ignoring %s: it is not a regular file."
+                                  % self.path)
+
+    def test_a_record_nested_too_deep_is_a_warning(self):
+        with open(self.path, "w") as f:
+            f.write("[" * 100000 + "]" * 100000)
+        os.chmod(self.path, 0o600)
+        self.assertEqual([], self.remembered_within(10).drafts)
+        self.assertContainsString(self.get_log(), "Ignoring %s: it is not what brz writes"
+                                  " (nested too deep)." % self.path)
 
 
 class TestCourierFetchKeys(tests.TestCase):

@@ -105,7 +105,14 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
             self.assertNotContainsString(err, "Traceback")
             self.assertContainsString(err, "Ignoring the damaged record of this merge"
                                       " request in %s" % records_path())
-        self.assertEqual(6, len(self.drafts()))
+        with open(records_path(), "w") as f:  # a file no JSON reader can take
+            f.write("[" * 100000 + "]" * 100000)
+        self.commit("Round nested")
+        _, err = self.send()
+        self.assertNotContainsString(err, "Traceback")
+        self.assertContainsString(err, "Ignoring %s: it is not what brz writes (nested"
+                                  " too deep)." % records_path())
+        self.assertEqual(7, len(self.drafts()))
 
     def test_a_record_naming_another_folder_removes_nothing_there(self):
         with self.server.client(USER) as client:
