@@ -113,7 +113,8 @@ def remove(connection: Connection, folder: str, records: Sequence[DraftRecord],
         trace.note(SAID[done].replace("%(trash)s", printable(trash or "").replace("%", "%%")),
                    "the earlier unsent draft%s of this merge request (UID %s)" % (
                        "s" if len(uids) > 1 else "", ", ".join(map(str, uids))))
-        settled.extend(record for record, _uid in ours)
+        if done != mailbox.NOT_SHOWN:  # else remembered, and looked at again
+            settled.extend(record for record, _uid in ours)
     return settled
 
 
@@ -123,6 +124,9 @@ SAID = {
     mailbox.FLAGGED: ("Flagged %s as deleted: your mail program removes it when it"
                       " expunges the folder (the server cannot remove one message"
                       " alone)."),
+    mailbox.NOT_SHOWN: ('The server said it moved %s to "%(trash)s", but not where'
+                        " (no COPYUID): brz remembers it and looks again at the next"
+                        " send."),
 }
 
 

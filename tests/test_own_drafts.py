@@ -80,6 +80,23 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
         self.assertEqual(1, len(edited))
         self.assertNotIn(b"\\Deleted", edited[0])
 
+    def test_a_move_the_server_does_not_show_is_not_believed(self):
+        """A UID MOVE answered OK, but without the COPYUID that UIDPLUS
+        promises (here: never done at all), leaves the draft remembered."""
+        self.send()
+        self.commit("Address review")
+        self.through_proxy(lambda n: MoveNotDone())
+        _, err = self.send()
+        self.assertContainsString(err, 'The server said it moved the earlier unsent draft'
+                                  ' of this merge request (UID 1) to "Trash", but not where')
+        self.assertEqual(2, len(self.drafts()))
+        self.configure(self.server)  # no proxy: the next send moves both
+        self.commit("Another round")
+        _, err = self.send()
+        self.assertContainsString(err, "Moved the earlier unsent drafts of this merge request"
+                                  ' (UID 1, 2) to "Trash".')
+        self.assertEqual(["[MERGE] Another round"], [m["Subject"] for m in self.drafts()])
+
     def write_records(self, records: dict, mode: int = 0o600) -> None:
         os.makedirs(os.path.dirname(records_path()), exist_ok=True)
         with open(records_path(), "w") as f:
@@ -244,3 +261,11 @@ class KillOnRemoval(CutOnRemoval):
             self.process.kill()
             self.process.wait()
             raise
+
+
+class MoveNotDone(Faults):
+    """The server is asked for a NOOP where brz asks for a UID MOVE: it says
+    OK, with no COPYUID, and nothing moves."""
+
+    def from_client(self, chunk: bytes) -> bytes:
+        return re.sub(rb"(?m)^(\S+) UID MOVE [^\r\n]*", rb"\1 NOOP", chunk)

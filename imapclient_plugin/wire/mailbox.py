@@ -281,7 +281,9 @@ class Connection:
                logout: bool) -> str:
         """Move ``uids`` (in the selected ``folder``) to ``trash``, else
         expunge them (UIDPLUS), else flag them \\Deleted: MOVED, EXPUNGED
-        or FLAGGED.  With ``logout``, LOGOUT goes with it."""
+        or FLAGGED; NOT_SHOWN where the server said OK to a MOVE without
+        the COPYUID that UIDPLUS promises, so that nothing shows it moved
+        them.  With ``logout``, LOGOUT goes with it."""
         if trash is not None:
             lines, done, named = [commands.uid_move(uids, trash)], MOVED, "UID MOVE"
         elif self.has("UIDPLUS"):
@@ -289,8 +291,11 @@ class Connection:
             done, named = EXPUNGED, "UID STORE and UID EXPUNGE"
         else:
             lines, done, named = [commands.flag_deleted(uids)], FLAGGED, "UID STORE"
-        self.check_all(self.pipelined(lines + [commands.LOGOUT] * logout),
-                       doing(named, folder))
+        answers = self.pipelined(lines + [commands.LOGOUT] * logout)
+        self.check_all(answers, doing(named, folder))
+        if done == MOVED and self.has("UIDPLUS") and not pipelining.copied(
+                self._client, answers[0]):
+            return NOT_SHOWN
         return done
 
     # Several commands in one turn, for what needs no answer in between
@@ -350,4 +355,4 @@ class Connection:
             trace.mutter("imapclient: logout failed: %s", e)
 
 
-MOVED, EXPUNGED, FLAGGED = "moved", "expunged", "flagged"
+MOVED, EXPUNGED, FLAGGED, NOT_SHOWN = "moved", "expunged", "flagged", "not shown"

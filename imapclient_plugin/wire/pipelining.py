@@ -173,6 +173,14 @@ def selected(client: imapclient.IMAPClient, reply: tuple[str, list]) -> Optional
     return int(validity) if validity is not None else None
 
 
+def copied(client: imapclient.IMAPClient, reply: tuple[str, list]) -> bool:
+    """After a pipelined COPY or MOVE: whether the server said where the
+    messages went (COPYUID, RFC 4315), untagged or in its tagged OK."""
+    untagged = client._imap.untagged_responses.pop("COPYUID", None)
+    return bool(untagged) or any(
+        isinstance(line, bytes) and b"[COPYUID " in line.upper() for line in reply[1])
+
+
 def fetched(client: imapclient.IMAPClient) -> dict:
     """The FETCH data a pipelined FETCH left, by UID."""
     raw = client._imap.untagged_responses.pop("FETCH", [])
