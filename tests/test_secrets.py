@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 
 from . import fixtures
 from .fixtures import USER
-from .proxy import hide_capability
+from .proxy import Faults, RewritingProxy, hide_capability
 
 SECRET = "Sëcret-p@ss \"quoted\" 42"
 DEBUG = ["-Dimap", "-Derror"]
@@ -72,6 +73,18 @@ class TestNoLeaks(fixtures.SendTestCase):
         self.assertNotContainsRe(log, r"imap C: \S+ CAPABILITY")
         self.assertNoSecretAnywhere(out, err)
 
+    def test_a_refusal_that_says_the_login_back_shows_none_of_it(self):
+        server = fixtures.start_dovecot(self, users={USER: SECRET})
+        self.keyring.set_password("127.0.0.1", USER, SECRET)
+        proxy = RewritingProxy((server.host, server.port), faults=lambda n: EchoTheLogin())
+        self.addCleanup(proxy.close)
+        self.configure(server, imap_server="imap://127.0.0.1:%d" % proxy.port)
+        out, err = self.send_debug(retcode=3)
+        self.assertContainsString(err, "Authentication failed for <credentials redacted>")
+        self.assertContainsRe(self.get_log(), r"imap S: \S+ NO \[AUTHENTICATIONFAILED\]"
+                              r" Authentication failed for <credentials redacted>")
+        self.assertNoSecretAnywhere(out, err)
+
     def test_login_command_is_redacted(self):
         # LOGIN cannot carry non-ASCII: this server offers nothing else.
         ascii_secret = SECRET.replace("ë", "e")
@@ -103,3 +116,21 @@ class TestNoLeaks(fixtures.SendTestCase):
         out, err = self.send_debug(stdin=SECRET + "\ny\n")
         self.assertEqual({(server.host, USER): SECRET}, self.keyring.passwords)
         self.assertNoSecretAnywhere(out, err)
+
+
+class EchoTheLogin(Faults):
+    """A server whose refusal says back the SASL response it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: dict = {}  # tag: the AUTHENTICATE PLAIN response
+
+    def from_client(self, chunk: bytes) -> bytes:
+        self.sent.update(re.findall(rb"(?m)^(\S+) AUTHENTICATE PLAIN (\S+)\r$", chunk))
+        return chunk
+
+    def from_server(self, line: bytes) -> bytes:
+        for tag, response in self.sent.items():
+            if line.startswith(tag + b" OK"):
+                return (tag + b" NO [AUTHENTICATIONFAILED] Authentication failed for "
+                        + response + b"\r\n")
+        return line

@@ -83,7 +83,12 @@ def _connected_and_logged_in(settings: IMAPSettings, on_connected: Optional[OnCo
             password, keyring_state = credentials.stored_password(settings)
         if password is None:
             password = credentials.prompted_password(settings, keyring_state)
-        client, method = _logged_in_client(client, settings, password, early)
+        sent = login.sent_forms(settings, password.value)
+        try:
+            client, method = _logged_in_client(client, settings, password, early, sent)
+        except errors.IMAPDraftError as e:  # a refusal may say the secret back
+            faults.hide_secrets(e, sent)
+            raise
         if given is None:
             credentials.offer_to_store(settings, password)
         _say_step(settings, client, "as %s with %s" % (settings.username, method))
@@ -95,10 +100,12 @@ def _connected_and_logged_in(settings: IMAPSettings, on_connected: Optional[OnCo
 
 def _logged_in_client(client: imapclient.IMAPClient, settings: IMAPSettings,
                       password: Password, early: Optional[early_login.EarlyLogin],
-                      ) -> tuple[imapclient.IMAPClient, str]:
+                      sent: list[str]) -> tuple[imapclient.IMAPClient, str]:
     """Log in (or read the reply to the login sent early); where the
     capabilities were remembered ones and the login is refused, ask for
-    them on a new connection: if they changed, try again."""
+    them on a new connection: if they changed, try again.  ``sent``: what
+    of the password the log must not show, should the server say it."""
+    conversation_trace.hide(protocol.link(client), sent)
     try:
         if early is not None and early.tag is not None:
             with faults.translated(settings, action=login.PLAIN_ONE_TURN):
@@ -112,6 +119,7 @@ def _logged_in_client(client: imapclient.IMAPClient, settings: IMAPSettings,
         remembered = set(protocol.link(client).capabilities)
         _close_client(client)
         client = connect(settings, remember=False)
+        conversation_trace.hide(protocol.link(client), sent)
         if set(protocol.link(client).capabilities) == remembered:
             _close_client(client)
             raise

@@ -5,6 +5,8 @@ literals (the draft itself) are summarised by size.  LOGIN and AUTHENTICATE
 are logged without their arguments, and every client line until the
 server's tagged reply to them is redacted, so SASL responses never appear;
 only commands sent behind them (pipelined, with a later tag) are shown.
+What of a secret was sent (``hide``) is redacted from the server's lines
+too: a server may echo it in its refusal.
 """
 
 from __future__ import annotations
@@ -23,8 +25,20 @@ LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
 SECRET_COMMANDS = (b"LOGIN", b"AUTHENTICATE")
 
 
+REDACTED = b"<credentials redacted>"
+
+
 def enabled() -> bool:
     return DEBUG_FLAG in debug.debug_flags
+
+
+def hide(imap, forms: list[str]) -> None:
+    """Never log ``forms`` (what of a password or token was sent) where
+    the server says them back."""
+    tracer = getattr(imap, "brz_conversation_trace", None)
+    if tracer is not None:
+        tracer.hidden = sorted({form.encode("utf-8") for form in forms if form},
+                               key=len, reverse=True)
 
 
 class ConversationTrace:
@@ -34,7 +48,9 @@ class ConversationTrace:
         self._send, self._readline, self._read = imap.send, imap.readline, imap.read
         self._secret_tag: Optional[bytes] = None
         self._client_literal_left = 0
+        self.hidden: list[bytes] = []
         imap.send, imap.readline, imap.read = self.send, self.readline, self.read
+        imap.brz_conversation_trace = self
 
     def send(self, data: bytes) -> None:
         self._log_sent(data)
@@ -44,7 +60,10 @@ class ConversationTrace:
         line = self._readline()
         if self._secret_tag and line.startswith(self._secret_tag + b" "):
             self._secret_tag = None
-        _log("S", line.rstrip(CRLF))
+        shown = line.rstrip(CRLF)
+        for form in self.hidden:
+            shown = shown.replace(form, REDACTED)
+        _log("S", shown)
         return line
 
     def read(self, size: int) -> bytes:

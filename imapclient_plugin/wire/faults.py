@@ -79,6 +79,32 @@ def translated(
 BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""")
 
 
+def hide_secrets(error: errors.IMAPDraftError, forms: list[str]) -> None:
+    """Take ``forms`` (what of a password or token was sent, as a server
+    may say it back) out of every text ``error`` shows, and out of the
+    exceptions it was raised from (``brz -Derror`` logs those)."""
+    forms = sorted({shown for form in forms if form for shown in (form, printable(form))},
+                   key=len, reverse=True)
+
+    def hidden(value):
+        if isinstance(value, (str, bytes)):
+            for form in forms:
+                secret = form if isinstance(value, str) else form.encode("utf-8")
+                value = value.replace(secret, REDACTED if isinstance(value, str)
+                                      else REDACTED.encode("ascii"))
+        return value
+
+    for name, value in list(vars(error).items()):
+        setattr(error, name, hidden(value))
+    cause = error.__cause__ or error.__context__
+    while cause is not None:
+        cause.args = tuple(hidden(arg) for arg in cause.args)
+        cause = cause.__cause__ or cause.__context__
+
+
+REDACTED = "<credentials redacted>"
+
+
 def _bye(imap: Optional[imaplib.IMAP4]) -> Optional[str]:
     """The server's BYE text: imaplib keeps it but reports only the EOF."""
     if imap is None:

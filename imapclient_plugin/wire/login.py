@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import imapclient
 from imapclient import exceptions as imap_exceptions
 
@@ -110,6 +112,18 @@ def _oauth2_login(client: imapclient.IMAPClient, settings: IMAPSettings,
             if error_challenges else ""
         raise errors.TokenRefused(host=settings.host, user=settings.username,
                                   auth=settings.auth, reason=faults.server_text(e) + detail)
+
+
+def sent_forms(settings: IMAPSettings, secret: str) -> list[str]:
+    """The password or token as any login method sends it, each form a
+    server could say back in a refusal: to be kept out of errors and logs."""
+    plain = "\0%s\0%s" % (settings.username, secret)
+    xoauth2 = "user=%s\x01auth=Bearer %s\x01\x01" % (settings.username, secret)
+    bearer = "n,a=%s,\x01host=%s\x01port=%d\x01auth=Bearer %s\x01\x01" % (
+        settings.username, settings.host, settings.port, secret)
+    encoded = [base64.b64encode(form.encode("utf-8")).decode("ascii")
+               for form in (plain, xoauth2, bearer, secret)]
+    return [secret, _quoted(secret)[1:-1]] + encoded + [e.rstrip("=") for e in encoded]
 
 
 def _quoted(text: str) -> str:
