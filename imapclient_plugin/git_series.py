@@ -152,14 +152,22 @@ def _first_line(message: bytes) -> str:
     return message.decode("utf-8", "replace").strip().split("\n", 1)[0]
 
 
-def patch_message_id(commit: Commit, number: int, total: int, version: int = 1) -> str:
-    """The same commit in the same place of a series: the same Message-ID,
-    so that sending again finds it instead of storing it twice."""
-    return content_message_id(commit.sha + b" %d/%d v%d" % (number, total, version))
+def patch_message_id(commit: Commit, number: int, total: int, *, request: str,
+                     to: Optional[str], version: int = 1) -> str:
+    """The same commit in the same place of the same merge request (branch
+    and target), to the same recipients: the same Message-ID, so that
+    sending again finds it instead of storing it twice.  Any of them
+    changed, another: the next send replaces the message."""
+    return content_message_id(b"\0".join([
+        request.encode("utf-8"), commit.sha, b"%d/%d v%d" % (number, total, version),
+        (to or "").encode("utf-8")]))
 
 
-def cover_message_id(patch_ids: list[str], title: str) -> str:
-    return content_message_id(("\n".join(patch_ids) + "\n" + title).encode("utf-8"))
+def cover_message_id(patch_ids: list[str], *parts: Optional[str]) -> str:
+    """The patches' Message-IDs and the rest of the cover letter's text
+    (``parts``): changed, another Message-ID."""
+    return content_message_id("\0".join(patch_ids + [part or "" for part in parts])
+                              .encode("utf-8"))
 
 
 def summary(commit: Commit) -> str:
@@ -365,9 +373,11 @@ def _drafts(series: Series, sender: Optional[str], to: Optional[str], title: str
     from .store import Draft
 
     total = len(series.commits)
-    patch_ids = [patch_message_id(commit, number, total, thread.version)
+    request = "%s -> %s" % (series.branch_base, series.target)
+    patch_ids = [patch_message_id(commit, number, total, request=request, to=to,
+                                  version=thread.version)
                  for number, commit in enumerate(series.commits, 1)]
-    cover_id = cover_message_id(patch_ids, title)
+    cover_id = cover_message_id(patch_ids, title, sender, body, thread.changes)
     cover = cover_letter(series, sender=sender, to=to, title=title, body=body,
                          message_id=cover_id, thread=thread)
     return [Draft(cover, cover_id)] + [

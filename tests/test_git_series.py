@@ -121,6 +121,39 @@ class TestGitSeries(GitSeriesTestCase):
         self.assertEqual(3, len(self.drafts()))
         self.assertEqual(3, err.count('Already in "Drafts"'))
 
+    def test_a_corrected_send_replaces_the_series(self):
+        self.send("--format=git")
+        _, err = self.run_bzr(["send", "--format=git", "--mail-to=Maintainer <m@example.org>",
+                               "--body=Please pull.", "../trunk"], working_dir="feature")
+        self.assertNotContainsString(err, "Already in")
+        self.assertContainsString(err, "Moved the earlier unsent drafts of this merge"
+                                  " request (UID 1, 2, 3)")
+        cover, *patches = self.drafts()
+        self.assertEqual(["Maintainer <m@example.org>"] * 3,
+                         [d["To"] for d in [cover] + patches])
+        self.assertIn("Please pull.", cover.get_content())
+        self.assertEqual(3, len(self.server.messages(USER, "Trash")))
+
+    def test_two_merge_requests_sharing_a_commit_each_get_it(self):
+        """[PATCH 1/2] of both is the same commit: each series has its own."""
+        self.send("--format=git")
+        from breezy.branch import Branch
+        feature = Branch.open("feature")
+        say_hello = feature.repository.get_revision(feature.last_revision()).parent_ids[0]
+        other = feature.controldir.sprout("other", revision_id=say_hello).open_workingtree()
+        self.build_tree_contents([("other/four.txt", b"four\n")])
+        other.add(["four.txt"])
+        other.commit("Add four")
+        _, err = self.run_bzr(["send", "--format=git", "--mail-to=list@example.org",
+                               "../trunk"], working_dir="other")
+        self.assertNotContainsString(err, "Already in")
+        subjects = [d["Subject"] for d in self.drafts()]
+        self.assertEqual(2, subjects.count("[PATCH 1/2] Say hello to the world"))
+        cover = [d for d in self.drafts() if d["Subject"] == "[PATCH 0/2] Add four"][0]
+        replies = [d for d in self.drafts() if d["In-Reply-To"] == cover["Message-ID"]]
+        self.assertEqual(["[PATCH 1/2] Say hello to the world", "[PATCH 2/2] Add four"],
+                         [d["Subject"] for d in replies])
+
     def test_a_new_commit_replaces_the_unsent_series(self):
         self.send("--format=git")
         self.commit("Add three")
