@@ -43,8 +43,14 @@ def commit_diff(store, commit) -> bytes:
 def _in_git_order(change: TreeChange) -> tuple:
     """By path; where a file became a link (or back), the old one's
     deletion first, as git apply needs it."""
-    new = change.new if change.new is not None and change.new.path is not None else None
+    new = _present(change.new)
     return (new or change.old).path, new is not None
+
+
+def _present(entry):
+    """A tree entry, or None for the side an added or deleted file lacks
+    (dulwich gives an entry of Nones there, or None)."""
+    return entry if entry is not None and entry.path is not None else None
 
 
 def _without_copy(change: TreeChange) -> TreeChange:
@@ -57,8 +63,7 @@ def _without_copy(change: TreeChange) -> TreeChange:
 def file_diff(store, change: TreeChange) -> bytes:
     """One file's section: the ``diff --git`` header, then its hunks or
     its binary patch."""
-    old = change.old if change.old is not None and change.old.path is not None else None
-    new = change.new if change.new is not None and change.new.path is not None else None
+    old, new = _present(change.old), _present(change.new)
     old_path = (old or new).path
     new_path = (new or old).path
     lines = [b"diff --git %s %s" % (quoted(b"a/" + old_path), quoted(b"b/" + new_path))]

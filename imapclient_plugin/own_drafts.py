@@ -177,7 +177,7 @@ def _by_message_id(connection: Connection, folder: str, readonly: bool,
     found = {}
     for uid in uids:  # one at a time: a big draft is not held twice
         data = connection.fetch([uid], FETCHED_WHOLE, folder).get(uid, {})
-        if _has_message_id(_split(replies.fetch_item(data, b"BODY[]"))[0], message_id):
+        if _has_message_id(_parts(data)[0], message_id):
             found[uid] = data
     if readonly:
         connection.leave(folder)
@@ -199,7 +199,7 @@ def _checked_whole(record: DraftRecord, uid: int, data: dict) -> Look:
     looked = _flagged_and_noted(record, uid, data)
     if looked.state != THERE:
         return looked
-    if _fingerprint(*_split(replies.fetch_item(data, b"BODY[]"))) != record.fingerprint:
+    if _fingerprint(*_parts(data)) != record.fingerprint:
         return Look(LEFT, why="it was edited since brz stored it (or an older"
                     " brz-imapclient stored it, which noted less of it)")
     return looked
@@ -230,6 +230,11 @@ def fingerprint(data: DraftData) -> str:
     for piece in pieces:
         digest.update(piece)
     return digest.hexdigest()
+
+
+def _parts(fetched: dict) -> tuple[bytes, bytes]:
+    """The header block and the text of a message fetched whole."""
+    return _split(replies.fetch_item(fetched, b"BODY[]"))
 
 
 def _split(message: bytes) -> tuple[bytes, bytes]:

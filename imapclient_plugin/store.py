@@ -56,8 +56,6 @@ def subject_of(data: bytes, message_id: str) -> str:
     import email.parser
     import email.policy
 
-    from .errors import printable
-
     header = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
         bytes(data).partition(b"\r\n\r\n")[0])
     subject = " ".join(printable(str(header["Subject"] or "")).split())
