@@ -49,9 +49,9 @@ _warned: set = set()
 
 
 def _ignored(name: str, why: str) -> dict:
-    """Said once a run: the file is read as empty."""
-    if (name, why) not in _warned:
-        _warned.add((name, why))
+    """Said once a run for each file and reason: the file is read as empty."""
+    if (path(name), why) not in _warned:
+        _warned.add((path(name), why))
         from breezy import trace
 
         from .errors import printable
