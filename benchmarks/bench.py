@@ -9,6 +9,8 @@ Run with ``bash benchmarks/run``.  Targets:
   nothing sent behind the login before its reply (issue 22);
 - the next revision of a merge request: at most two exchanges more than a
   first send (issue 22);
+- the next revision of a git series: the same turns for 2 patches as for
+  12 (issue 29);
 - a 10-patch series: at most 0.3x git imap-send's time, GMail's profile
   at most 0.7x, ``brz imap-send`` of one message as a whole process at
   most 1.1x (issue 22, which has nothing sent behind a login before its
@@ -28,7 +30,7 @@ from breezy.plugins.imapclient.tests.dovecot import DovecotServer
 from memory import big_bundle, load_cost, time_to_draft, whole_send_memory
 from support import PASSWORD, USER, Workspace, rows
 from turns import (first_send_round_trips, gmail_round_trips, revision_round_trips,
-                   round_trips, series_round_trips,
+                   round_trips, series_revision_round_trips, series_round_trips,
                    tls_round_trips, whole_command)
 
 
@@ -50,6 +52,7 @@ def main() -> None:
         first_send_round_trips(ws, server, mbox)
         revision_round_trips(ws, server)
         series_round_trips(ws, server)
+        series_revision_round_trips(ws, server)
         time_to_draft(ws)
         big_bundle(ws, server)
         whole_send_memory(ws, server)

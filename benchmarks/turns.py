@@ -342,3 +342,54 @@ def series_round_trips(ws: Workspace, server: DovecotServer) -> None:
         "%d turns, %.0f ms" % (ours[0], ours[1] * 1000),
         "%d turns, %.0f ms git imap-send" % (git[0], git[1] * 1000),
         check(ratio <= 0.3, "%.2fx (target <= 0.3x)" % ratio))
+
+
+def series_revision_round_trips(ws: Workspace, server: DovecotServer) -> None:
+    """Issue 29: the next revision of a git series (brz send --format=git,
+    replacing the unsent one) costs the same turns for 2 patches as for 12."""
+    ws.set(imap_revisions="True")
+    turns = {}
+    try:
+        for length in (2, 12):
+            trunk, feature = _git_branches(ws, "series-%d" % length, length)
+            ws.brz("send", "--format=git", "--mail-to=list@example.org", trunk, cwd=feature)
+            _git_commit(ws, feature, "one more.txt", "One more")
+            proxy = LatencyProxy((server.host, server.port), ONE_WAY_DELAY)
+            try:
+                ws.use_server(proxy.port)
+                ws.brz("send", "--format=git", "--mail-to=list@example.org", trunk,
+                       cwd=feature)
+                proxy.wait()
+            finally:
+                proxy.close()
+                ws.use_server(server.port)
+            turns[length] = all_turns(proxy)
+    finally:
+        ws.set(imap_revisions="False")
+    (short, short_time), (long, long_time) = turns[2], turns[12]
+    row("turns, whole connection: revision of a git series (replaces it), 2 | 12 patches",
+        "%d (%.0f ms) | %d (%.0f ms)" % (short, short_time * 1000, long, long_time * 1000),
+        "(no peer replaces a series)", check(short == long, "target: equal"))
+
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+
+def _git_branches(ws: Workspace, name: str, commits: int) -> tuple[str, str]:
+    """A git trunk and its clone with ``commits`` commits of its own."""
+    trunk, feature = os.path.join(ws.root, name + "-trunk"), os.path.join(ws.root, name)
+    os.mkdir(trunk)
+    ws.run(["git", "init", "-q"], cwd=trunk)
+    _git_commit(ws, trunk, "base.txt", "Base")
+    ws.run(["git", "clone", "-q", trunk, feature])
+    for number in range(commits):
+        _git_commit(ws, feature, "file%02d.txt" % number, "Change %d" % number)
+    return trunk, feature
+
+
+def _git_commit(ws: Workspace, branch: str, path: str, message: str) -> None:
+    ws.write(os.path.join(branch, path), ("%s\n" % message).encode() * 20)
+    env = dict(ws.env, **GIT_IDENTITY)
+    ws.run(["git", "add", "-A"], cwd=branch, env=env)
+    ws.run(["git", "commit", "-q", "-m", message], cwd=branch, env=env)
