@@ -28,6 +28,7 @@ from . import fixtures
 from .courier_server import BuiltWithoutGamin, CourierTunnel
 from .fixtures import PASSWORD, USER, parse
 from .imap_server import ServerUnavailable
+from .test_git_series import needs_breezy_git
 from .test_imap_send import series
 
 
@@ -66,12 +67,12 @@ class Scenario:
                 for _uid, item in sorted(fetched.items())
                 if b"\\Deleted" not in item[b"FLAGS"]]
 
-    def send_it(self) -> None:
-        """The user sends the merge request's draft from the mail program:
-        it moves to the sent folder (GMail: All Mail), same Message-ID."""
+    def send_it(self, tag: str = "[MERGE") -> None:
+        """The user sends the merge request's drafts from the mail program:
+        they move to the sent folder (GMail: All Mail), same Message-ID."""
         with self.mail_program() as imap:
             imap.select(_name(self.drafts_folder))
-            _, (found,) = imap.uid("SEARCH", None, "SUBJECT", '"[MERGE"')
+            _, (found,) = imap.uid("SEARCH", None, "SUBJECT", '"%s"' % tag)
             uids = b",".join(found.split()).decode()
             self.assertEqual("OK", imap.uid("COPY", uids, _name(self.sent_folder))[0])
             imap.uid("STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
@@ -119,6 +120,50 @@ class Scenario:
         patches = sorted(m["Subject"] for flags, m in self.messages(self.drafts_folder)
                          if m["Subject"].startswith("[PATCH") and b"\\Draft" in flags)
         self.assertEqual(["[PATCH %d/3] Change %d" % (n, n) for n in (1, 2, 3)], patches)
+
+    def test_a_git_series_day(self):
+        """brz send --format=git: stored, replaced by the next send, sent,
+        then followed as v2 in reply to the cover letter sent."""
+        needs_breezy_git()
+        trunk = self.make_branch_and_tree("gtrunk", format="git")
+        self.build_tree_contents([("gtrunk/a.txt", b"a\n")])
+        trunk.add(["a.txt"])
+        trunk.commit("Initial import")
+        feature = trunk.controldir.sprout("gfeature").open_workingtree()
+        for name in ("one", "two"):
+            self.git_commit(feature, name)
+        self.send_series()
+        self.git_commit(feature, "three")
+        err = self.send_series()
+        self.assertContainsString(err, "the earlier unsent drafts of this merge request")
+        self.assertEqual(["[PATCH 0/3] Add three", "[PATCH 1/3] Add one",
+                          "[PATCH 2/3] Add two", "[PATCH 3/3] Add three"], self.patch_drafts())
+        (v1_cover,) = [m["Message-ID"] for _f, m in self.messages(self.drafts_folder)
+                       if m["Subject"].startswith("[PATCH 0/")]
+        self.send_it("[PATCH")
+        self.git_commit(feature, "four")
+        err = self.send_series()
+        self.assertContainsString(err, "Series saved as v2, a reply to")
+        self.assertEqual(["[PATCH v2 0/4] Add four"] + [
+            "[PATCH v2 %d/4] Add %s" % (n, name)
+            for n, name in enumerate(("one", "two", "three", "four"), 1)], self.patch_drafts())
+        (cover,) = [m for _f, m in self.messages(self.drafts_folder)
+                    if m["Subject"].startswith("[PATCH v2 0/")]
+        self.assertEqual(v1_cover, cover["In-Reply-To"])
+
+    def git_commit(self, tree, name: str) -> None:
+        self.build_tree_contents([("gfeature/%s.txt" % name, name.encode() + b"\n")])
+        tree.add(["%s.txt" % name])
+        tree.commit("Add %s" % name)
+
+    def send_series(self) -> str:
+        _, err = self.run_bzr(["send", "--format=git", "--mail-to=list@example.org",
+                               "../gtrunk"], working_dir="gfeature", stdin="")
+        return err
+
+    def patch_drafts(self) -> list:
+        return sorted(m["Subject"] for flags, m in self.messages(self.drafts_folder)
+                      if m["Subject"].startswith("[PATCH") and b"\\Draft" in flags)
 
 
 IMAP4D_CONFIG = """\
