@@ -15,8 +15,9 @@ from breezy import tests
 from ..imapclient_plugin import git_series
 from . import fixtures, test_mail_program
 from .fixtures import PASSWORD, USER, parse
-from .proxy import RewritingProxy, hide_capability
+from .proxy import RewritingProxy
 from .server_behaviours import CountCommands
+from .test_own_drafts import without_uidplus_nor_move
 
 GIT_ENVIRONMENT = {"GIT_COMMITTER_NAME": "Reviewer", "GIT_COMMITTER_EMAIL": "r@example.org"}
 
@@ -223,7 +224,7 @@ class TestGitSeries(GitSeriesTestCase):
     def test_an_edit_past_64_kib_survives_without_uidplus(self):
         # No UID known: the proof is the whole message's fingerprint.
         proxy = RewritingProxy((self.server.host, self.server.port),
-                               faults=lambda n: CountCommands(hide_capability(b"UIDPLUS")))
+                               faults=lambda n: CountCommands(without_uidplus_nor_move))
         self.addCleanup(proxy.close)
         self.configure(self.server, imap_server="imap://127.0.0.1:%d" % proxy.port)
         self.assert_an_edit_past_64_kib_survives()
