@@ -12,10 +12,10 @@ flag and the fingerprint of the whole of what brz uploaded
 (``fingerprint``), fetched whole.  Anything else is left alone and the
 user is told why.
 
-The fingerprint is of the headers a user edits and the whole text, not of
-every byte or the size: servers store a message their own way (GNU
-Mailutils' mbox adds headers and counts its size so), while those come
-back as they were uploaded.
+The fingerprint is of every header field brz writes and the whole text,
+not of the raw bytes or the size: servers store a message their own way
+(GNU Mailutils' mbox adds header fields and counts its size so), while
+those come back as they were uploaded.
 
 Removed means moved to the \\Trash folder where the server has MOVE and
 one (GMail's web interface does the same; an expunged GMail draft may live
@@ -40,9 +40,12 @@ THERE = "there"  # unchanged, in the folder: brz's to remove
 GONE = "gone"  # not in the folder: sent, or deleted
 LEFT = "left alone"  # there, but not provably brz's own draft
 
-# What tells brz's draft from an edited one where no UID is known: the
-# fields a user edits (and the Message-ID), and the whole text.
-FIELDS = ("MESSAGE-ID", "SUBJECT", "FROM", "TO", "CC")
+# What tells brz's draft from an edited one where no UID is known: every
+# header field brz writes (a mail program edits any of them), and the whole
+# text; not the fields a server adds as it stores the message.
+FIELDS = ("MESSAGE-ID", "DATE", "FROM", "TO", "CC", "BCC", "REPLY-TO", "SUBJECT",
+          "IN-REPLY-TO", "REFERENCES", "USER-AGENT", "MIME-VERSION", "CONTENT-TYPE",
+          "CONTENT-TRANSFER-ENCODING")
 # By UID: the flags and the Message-ID.  By search: the message's own bytes,
 # whole, not the parts a server works out from them (hoodiecrow's BODY[TEXT]
 # of a multipart message leaves lines out).
@@ -216,8 +219,8 @@ def _flagged_and_noted(record: DraftRecord, uid: int, data: dict) -> Look:
 
 
 def fingerprint(data: DraftData) -> str:
-    """The fingerprint of a draft brz is about to store: the fields a user
-    edits and the whole text, read a slice at a time."""
+    """The fingerprint of a draft brz is about to store: its header fields
+    (``FIELDS``) and the whole text, read a slice at a time."""
     head = b""
     pieces = iter(slices(data))
     for piece in pieces:

@@ -80,6 +80,26 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
         self.assertEqual(1, len(edited))
         self.assertNotIn(b"\\Deleted", edited[0])
 
+    def test_without_uidplus_an_edit_of_any_header_is_left_alone(self):
+        """No UID known: every header field brz wrote counts, not only the
+        ones most often edited (here the mail program changed only Date)."""
+        self.through_proxy(lambda n: CountCommands(without_uidplus_nor_move))
+        self.send()
+        with self.server.client(USER) as client:
+            client.select_folder("Drafts")
+            (uid,) = client.search("ALL")
+            raw = client.fetch([uid], ["RFC822"])[uid][b"RFC822"]
+            client.delete_messages([uid])
+            client.expunge()
+            client.append("Drafts", re.sub(rb"(?m)^Date: [^\r]*", b"Date: Mon, 7 Dec 2026"
+                                           b" 10:00:00 +0000", raw, count=1),
+                          flags=[b"\\Draft"])
+        self.commit("Address review")
+        _, err = self.send()
+        self.assertContainsString(err, "alone: it was edited since brz stored it")
+        self.assertEqual(2, len(self.drafts()))
+        self.assertEqual([], self.drafts("Trash"))
+
     def test_a_move_the_server_does_not_show_is_not_believed(self):
         """A UID MOVE answered OK, but without the COPYUID that UIDPLUS
         promises (here: never done at all), leaves the draft remembered."""
