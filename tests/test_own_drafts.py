@@ -85,15 +85,8 @@ class TestOnlyOwnDraftsAreRemoved(RevisionsTestCase):
         ones most often edited (here the mail program changed only Date)."""
         self.through_proxy(lambda n: CountCommands(without_uidplus_nor_move))
         self.send()
-        with self.server.client(USER) as client:
-            client.select_folder("Drafts")
-            (uid,) = client.search("ALL")
-            raw = client.fetch([uid], ["RFC822"])[uid][b"RFC822"]
-            client.delete_messages([uid])
-            client.expunge()
-            client.append("Drafts", re.sub(rb"(?m)^Date: [^\r]*", b"Date: Mon, 7 Dec 2026"
-                                           b" 10:00:00 +0000", raw, count=1),
-                          flags=[b"\\Draft"])
+        self.edit_draft_keeping_its_message_id(edit=lambda raw: re.sub(
+            rb"(?m)^Date: [^\r]*", b"Date: Mon, 7 Dec 2026 10:00:00 +0000", raw, count=1))
         self.commit("Address review")
         _, err = self.send()
         self.assertContainsString(err, "alone: it was edited since brz stored it")

@@ -73,7 +73,12 @@ class RevisionsTestCase(fixtures.SendTestCase):
             client.append(folder, MINE, flags=list(flags))
 
 
-    def edit_draft_keeping_its_message_id(self, recreate: bool = False) -> None:
+    def edit_draft_keeping_its_message_id(self, recreate: bool = False,
+                                          edit=lambda raw: raw.replace(
+                                              b"\r\n\r\n", b"\r\n\r\nEdited.\r\n", 1)
+                                          ) -> None:
+        """As a mail program saves an edit (``edit`` of the message's
+        bytes): a new message with the same Message-ID, the old one gone."""
         with self.server.client(USER) as client:
             client.select_folder("Drafts")
             (uid,) = client.search("ALL")
@@ -87,8 +92,7 @@ class RevisionsTestCase(fixtures.SendTestCase):
                 except imaplib.IMAP4.error:  # Cyrus: not a special-use folder
                     client.rename_folder("Drafts", "Old drafts")
                 client.create_folder("Drafts")
-            client.append("Drafts", raw.replace(b"\r\n\r\n", b"\r\n\r\nEdited.\r\n", 1),
-                          flags=[b"\\Draft"])
+            client.append("Drafts", edit(raw), flags=[b"\\Draft"])
 
 
 class TestRevisions(RevisionsTestCase):
