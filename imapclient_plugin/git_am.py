@@ -20,12 +20,11 @@ import email.utils
 import re
 from typing import Optional
 
-# What git trims from either end of a name ("crud"), and what it drops
-# anywhere in one.
+# What git trims from either end of a name ("crud"); inside one it drops
+# "<" and ">" and takes "\"", "\\", "(", ")" and "@" for quoting or an
+# address (a CR or LF is a space by then).
 NAME_CRUD = set(b",:;<>\"\\'") | set(range(33))
-NAME_DROPPED = "<>\n"
-# What git's mail reader takes for quoting or an address in a From line.
-NAME_SPECIAL = set("\"\\()@")
+NAME_SPECIAL = set("<>\"\\()@")
 PLAIN_NAME = re.compile(r"[A-Za-z0-9 ]+\Z")
 PLAIN_SUBJECT = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
 LONGEST_PLAIN_HEADER = 900
@@ -107,7 +106,7 @@ def _author_problem(name: str, address: str) -> Optional[str]:
     if not raw:
         return "its author has no name (git am would take the address for one)"
     if (raw[0] in NAME_CRUD or raw[-1] in NAME_CRUD
-            or any(c in NAME_SPECIAL or c in NAME_DROPPED for c in name)):
+            or any(c in NAME_SPECIAL for c in name)):
         return ('its author\'s name "%s" holds characters git am takes away or reads'
                 " as part of an address" % name)
     return None

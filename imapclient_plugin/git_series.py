@@ -35,6 +35,7 @@ from breezy import trace
 from . import git_am
 from .errors import CommitNotSendable, NothingToSend
 from .inputs import content_message_id
+from .merge_requests import request_name
 from .message import (POLICY, USER_AGENT, InvalidAddress, UnsafeHeader, addresses,
                       check_headers, header_text, parsed_sender)
 
@@ -373,7 +374,7 @@ def _drafts(series: Series, sender: Optional[str], to: Optional[str], title: str
     from .store import Draft
 
     total = len(series.commits)
-    request = "%s -> %s" % (series.branch_base, series.target)
+    request = request_name(series.branch_base or "", series.target or "")
     patch_ids = [patch_message_id(commit, number, total, request=request, to=to,
                                   version=thread.version)
                  for number, commit in enumerate(series.commits, 1)]

@@ -37,6 +37,13 @@ MAX_UID = 2 ** 32 - 1
 MAX_REVISIONS = 200  # remembered of one version: what "changes since" lists
 
 
+def request_name(branch_base: str, target: str) -> str:
+    """Which merge request this is, on any account: the branch and its
+    target (the record's key adds the account, a series' Message-IDs
+    carry it as it is)."""
+    return "%s -> %s" % (branch_base, target)
+
+
 def is_message_id(value: object) -> bool:
     return isinstance(value, str) and MESSAGE_ID.match(value) is not None
 

@@ -239,4 +239,5 @@ def merge_request_key(config, directive: bytes, settings: IMAPSettings) -> Optio
 def request_key(branch_base: str, target: str, settings: IMAPSettings) -> str:
     """A merge request's key: the branch and its target, on this account
     (user@host; not the port: a proxy or tunnel may vary it)."""
-    return "%s -> %s (%s@%s)" % (branch_base, target, settings.username, settings.host)
+    return "%s (%s@%s)" % (merge_requests.request_name(branch_base, target),
+                           settings.username, settings.host)
