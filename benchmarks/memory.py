@@ -189,7 +189,7 @@ import breezy.plugin
 breezy.plugin.load_plugins()
 from breezy.plugins.imapclient.imapclient_plugin.message import build_draft, draft_bytes
 from breezy.plugins.imapclient.imapclient_plugin.settings import read_settings
-from breezy.plugins.imapclient.imapclient_plugin.store import Draft, store_draft
+from breezy.plugins.imapclient.imapclient_plugin.store import Draft, store_drafts
 
 def rss(field):
     with open("/proc/self/status") as f:
@@ -210,7 +210,7 @@ with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                            # peak RSS := current RSS
 baseline = rss("VmRSS:")
 start = time.perf_counter()
-store_draft(settings, Draft(data, "<big@bench.invalid>"))
+store_drafts(settings, [Draft(data, "<big@bench.invalid>", fresh_id=True)])
 seconds = time.perf_counter() - start
 print(len(data), rss("VmHWM:") - baseline, seconds)
 """

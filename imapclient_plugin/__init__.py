@@ -10,13 +10,14 @@
 - ``cache_files``: the small JSON files the plugin remembers things in.
 - ``capability_cache``, ``folder_cache``: what each server announced, and
   each account's Drafts folder.
-- ``revisions``: each merge request's last draft, replaced or answered
-  (``merge_requests``, ``own_drafts``, ``sent_copies``, ``changes``).
+- ``revisions``: the one engine of a merge request's drafts (one, or a
+  series): the last ones replaced or answered (``merge_requests``,
+  ``own_drafts``, ``sent_copies``, ``changes``).
 - ``unsent``: keeps a message that could not be stored on disk.
 - ``store``: stores a message in the Drafts folder, exactly once.
 - ``mail_client``: the ``imapclient`` mail client ``brz send`` calls.
 - ``git_series``: ``brz send --format=git`` as a cover letter and threaded
-  patches (``series_revisions``: its versions), each patch written from
+  patches, each patch written from
   the git commit: ``git_am`` for what git am reads back (author, date,
   message), ``git_patch`` for the diff as git format-patch writes it.
 - ``heap``: has glibc give back what Breezy frees while it builds a bundle.

@@ -5,11 +5,12 @@ as a series of drafts threaded under a cover letter, as ``git format-patch
 Breezy's git directive holds one patch per commit and no single text (its
 ``to_lines`` fails), so Breezy cannot hand it to any mail client.  The one
 reach into Breezy's git send is here: a ``merge_request_body`` hook, which
-Breezy runs before ``to_lines``, takes the patches
-(``GitMergeDirective.patches``) for the imapclient client this send made,
-and gives the directive a text (the patches one after the other), so that
-Breezy goes on to that client.  Other mail clients and formats never meet
-it: it acts only while an imapclient client waits for its directive.
+Breezy runs before ``to_lines``, gives the directive a text where the
+branch's mail client is this one: its target and its commits, one line
+each, which the client reads back (``series_in``) from what Breezy hands
+it.  Other mail clients and formats never meet it.  The series is a merge
+request like any other (``revisions``): only the drafts it is made of
+(``SeriesDrafts``) are its own.
 
 Of each patch only its commit is kept: the mail is written here from the
 git commit itself, as git format-patch writes it (``git_am`` for its
@@ -25,10 +26,9 @@ from __future__ import annotations
 
 import email.utils
 import re
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from breezy import trace
 
@@ -36,13 +36,19 @@ from . import git_am
 from .errors import CommitNotSendable, NothingToSend
 from .inputs import content_message_id
 from .merge_requests import request_name
-from .message import (POLICY, USER_AGENT, InvalidAddress, UnsafeHeader, addresses,
-                      check_headers, header_text, parsed_sender)
+from .message import (POLICY, USER_AGENT, addresses, check_headers, header_text,
+                      parsed_sender)
+
+if TYPE_CHECKING:
+    from .revisions import Thread
+    from .store import Draft
 
 HOOK_LABEL = "imapclient: brz send --format=git as threaded drafts"
 MERGE_PREFIX = "[MERGE] "
-
-_waiting: Optional[weakref.ref] = None
+SERIES_MARK = b"# brz-imapclient: the commits of a git directive\n"
+TARGET_LINE = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
+COMMIT_LINE = re.compile(rb"^# commit: ([0-9a-f]{40})$", re.MULTILINE)
+PATCH_COMMIT = re.compile(rb"From ([0-9a-f]{40}) ")
 
 
 @dataclass
@@ -57,74 +63,66 @@ class Commit:
     diff: bytes  # what follows the message's "---" line
 
 
-@dataclass
-class Thread:
-    """Which version of the series this is, and what it replies to."""
-
-    version: int = 1
-    in_reply_to: Optional[str] = None  # the cover letter of the version sent
-    references: list = field(default_factory=list)
-    changes: str = ""  # since the version sent
-
-    @property
-    def tag(self) -> str:
-        return "PATCH" if self.version == 1 else "PATCH v%d" % self.version
-
-
-@dataclass
-class Series:
-    commits: list[Commit]  # oldest first
-    branch_base: Optional[str] = None  # the branch sent, and its target:
-    target: Optional[str] = None  # which merge request this is
-
-
-def expect_series(client) -> None:
-    """``client`` is the mail client of the send under way: a git
-    directive composed next is given to it."""
-    global _waiting
+def install_hook() -> None:
+    """Breezy gives the next git directive composed to ``_commits_as_text``."""
     from breezy.merge_directive import BaseMergeDirective
 
     # Looked up each time: Breezy's tests give each test fresh hooks.
-    if _take_series not in BaseMergeDirective.hooks["merge_request_body"]:
+    if _commits_as_text not in BaseMergeDirective.hooks["merge_request_body"]:
         BaseMergeDirective.hooks.install_named_hook(
-            "merge_request_body", _take_series, HOOK_LABEL)
-    _waiting = weakref.ref(client)
+            "merge_request_body", _commits_as_text, HOOK_LABEL)
 
 
-def _take_series(params) -> Optional[str]:
-    """The hook: a git directive's commits go to the waiting client; a
-    directive with nothing to merge stops the send."""
-    global _waiting
-    client = _waiting() if _waiting is not None else None
-    directive = params.directive
-    if client is None:
+def _commits_as_text(params) -> Optional[str]:
+    """The hook: where this client is the branch's, a git directive's
+    text is its target and commits; a directive with nothing to merge
+    stops the send."""
+    if not _sent_by_imapclient(params.branch):
         return params.body
+    directive = params.directive
     patches = getattr(directive, "patches", None)  # GitMergeDirective's
     if directive.patch is not None or not isinstance(patches, list):
         if directive.revision_id == getattr(directive, "base_revision_id", None):
             raise NothingToSend(target=directive.target_branch)
         return params.body
-    _waiting = None
-    commits = _commits(params.branch.repository, patches)
-    if not commits:  # only merges of what the target has
-        raise NothingToSend(target=directive.target_branch)
-    client.series = Series(commits, params.branch.base, directive.target_branch)
+    shas = [PATCH_COMMIT.match(bytes(patch)) for _name, patch in patches]
     # Breezy joins to_lines() (self.patch) before it calls the client.
-    directive.patch = b"".join(bytes(patch) for _name, patch in patches)
+    directive.patch = SERIES_MARK + b"# target_branch: %s\n" % re.sub(
+        r"\s", "%20", directive.target_branch).encode("utf-8") + b"".join(
+        b"# commit: %s\n" % sha.group(1) for sha in shas if sha is not None)
     return params.body
 
 
-def _commits(repository, patches: list) -> list[Commit]:
-    """The commits Breezy made the patches (``From <sha> <date>`` first)
-    of, read from the git objects; merge commits left out, as git
-    format-patch leaves them out."""
+def _sent_by_imapclient(branch) -> bool:
+    """The branch's mail client, as brz send picks it, is this plugin's."""
+    from .mail_client import IMAPDraftClient
+
+    chosen = branch.get_config_stack().get("mail_client")
+    return isinstance(chosen, type) and issubclass(chosen, IMAPDraftClient)
+
+
+def series_in(branch, directive: bytes) -> Optional[list[Commit]]:
+    """The commits (oldest first) of a directive the hook wrote, read from
+    ``branch``'s repository; None for any other directive."""
+    if not directive.startswith(SERIES_MARK):
+        return None
+    commits = _commits(branch.repository, COMMIT_LINE.findall(directive))
+    if not commits:  # only merges of what the target has
+        target = TARGET_LINE.search(directive)
+        raise NothingToSend(target=target.group(1).decode("utf-8") if target else "")
+    return commits
+
+
+def _commits(repository, shas: list[bytes]) -> list[Commit]:
+    """The commits, read from the git objects; merge commits left out, as
+    git format-patch leaves them out."""
     from breezy.git.object_store import get_object_store
 
     store = get_object_store(repository)
     commits = []
     with store.lock_read():
-        for _name, patch in patches:
-            commit = store[bytes(patch).split(b" ", 2)[1]]
+        for sha in shas:
+            commit = store[sha]
             if len(commit.parents) > 1:
                 trace.note('Left out the merge commit %s ("%s"), as git format-patch does:'
                            " the series holds the commits it merged, not what the merge"
@@ -177,9 +175,8 @@ def summary(commit: Commit) -> str:
     return commit.message.split("\n", 1)[0]
 
 
-def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
-                 title: str, body: Optional[str], message_id: str,
-                 thread: Optional[Thread] = None) -> bytes:
+def cover_letter(commits: list[Commit], *, sender: Optional[str], to: Optional[str],
+                 title: str, body: Optional[str], message_id: str, thread: Thread) -> bytes:
     """``[PATCH 0/N] title``: the merge request's text, what changed since
     the version sent (``thread``), then each commit's summary, as git's
     cover letter has them."""
@@ -188,22 +185,21 @@ def cover_letter(series: Series, *, sender: Optional[str], to: Optional[str],
     if sender_address is not None:
         message["From"] = sender_address
     message["Date"] = email.utils.format_datetime(email.utils.localtime())
-    thread = thread or Thread()
     message["Subject"] = header_text("[%s 0/%d] %s" % (
-        thread.tag, len(series.commits), title))
+        patch_tag(thread.version), len(commits), title))
     _address(message, to)
     message["Message-ID"] = message_id
     if thread.in_reply_to:
         message["In-Reply-To"] = thread.in_reply_to
         message["References"] = " ".join(thread.references)
     message["User-Agent"] = USER_AGENT
-    summaries = ["  %s" % summary(commit) for commit in series.commits]
+    summaries = ["  %s" % summary(commit) for commit in commits]
     text = (body.rstrip() + "\n\n" if body and body.strip() else "")
     if thread.changes:
         text += thread.changes.strip("\n") + "\n\n"
     message.set_content(text + "%s:\n\n%s\n\n%s" % (
         "The commit" if len(summaries) == 1 else "The %d commits" % len(summaries),
-        "\n".join(summaries), diffstat([commit.diff for commit in series.commits])))
+        "\n".join(summaries), diffstat([commit.diff for commit in commits])))
     data = message.as_bytes(policy=POLICY)
     check_headers(data[:data.index(b"\r\n\r\n") + 4], message.keys())
     return data
@@ -269,13 +265,12 @@ def _counts(lines: list[bytes]):
 
 
 def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
-               message_id: str, cover_id: str, thread: Optional[Thread] = None) -> bytes:
+               message_id: str, cover_id: str, thread: Thread) -> bytes:
     """``[PATCH n/N]`` as git format-patch --thread writes it, ready for
     APPEND: the author, the author's date and the message as git am reads
     them back (``git_am``), "---", the files changed, the diff
     (``git_patch``); the other headers made and checked by the email
     package; CRLF line ends."""
-    thread = thread or Thread()
     header = EmailMessage(policy=POLICY)
     _address(header, to)
     header["Message-ID"] = message_id
@@ -290,7 +285,7 @@ def patch_mail(commit: Commit, number: int, total: int, *, to: Optional[str],
         header["Content-Transfer-Encoding"] = "8bit"
     head = (git_am.from_header(commit.author)
             + git_am.date_header(commit.timestamp, commit.timezone)
-            + git_am.subject_header("[%s %d/%d] %s" % (thread.tag, number, total,
+            + git_am.subject_header("[%s %d/%d] %s" % (patch_tag(thread.version), number, total,
                                                       summary(commit)))
             + header.as_bytes(policy=POLICY))
     check_headers(head, ["From", "Date", "Subject"] + header.keys())
@@ -307,84 +302,72 @@ def _address(message: EmailMessage, to: Optional[str]) -> None:
         message["To"] = recipients
 
 
-def store_series(config, series: Series, *, to: Optional[str], subject: str,
-                 basename: str, body: Optional[str]) -> None:
-    """Build the cover letter and the patches, then store them in one
-    connection, each exactly once, as the next revision of the series
-    where revisions are on (``series_revisions``); what could not be
-    stored is kept as an mbox that ``brz imap-send`` takes."""
-    from . import errors
-    from .settings import identity, identity_address, read_settings
-    from .store import report_stored, store_drafts, subject_of
-    from .unsent import Terminated, not_stored, signals_raise
+class SeriesDrafts:
+    """A git series as the drafts of its merge request (``revisions``):
+    the cover letter, then each patch, with their Message-IDs."""
 
-    sender = identity(config)
-    title = subject[len(MERGE_PREFIX):] if subject.startswith(MERGE_PREFIX) else subject
+    token = ""  # a sent copy is found by its Message-ID
 
-    def make(thread: Thread, recipients: Optional[str] = to) -> list:
-        return _drafts(series, sender, recipients, title, body, thread)
+    def __init__(self, commits: list[Commit], *, request: str, sender: Optional[str],
+                 to: Optional[str], subject: str, body: Optional[str]) -> None:
+        self.commits, self.request, self.sender = commits, request, sender
+        self.to, self.body = to, body
+        self.title = subject[len(MERGE_PREFIX):] if subject.startswith(MERGE_PREFIX) else subject
+        self.revisions = [[commit.sha.decode("ascii", "replace"), summary(commit)]
+                          for commit in commits]
 
-    try:
-        messages = make(Thread())
-    except InvalidAddress as e:  # kept without the recipient
-        raise not_stored(errors.InvalidRecipient(value=e.value, reason=e.reason),
-                         as_mbox([m.data for m in make(Thread(), None)]), basename, ".mbox")
-    except UnsafeHeader as e:  # nothing to keep: brz send -o DIR writes the patches
-        raise errors.UnsafeDraft(reason=str(e))
-    revision = None
-    try:
-        with signals_raise():
-            settings = read_settings(config, identity_address(sender))
-            revision = _next_series(settings, series, title, make)
-            stored = store_drafts(settings, messages, revision)
-    except errors.IMAPDraftError as e:
-        raise not_stored(e, _kept(messages, revision), basename, ".mbox")
-    except Terminated as e:
-        raise not_stored(errors.Interrupted(signal=e.name), _kept(messages, revision),
-                         basename, ".mbox")
-    if revision is not None:
-        messages = revision.drafts
-    for message, where in zip(messages, stored):
-        report_stored(settings, where, subject_of(message.data, message.message_id))
+    def make(self, thread: Thread) -> list[Draft]:
+        """InvalidAddress where ``to`` is not a list of addresses,
+        UnsafeHeader where a header would be unsafe."""
+        from .store import Draft
 
+        total = len(self.commits)
+        patch_ids = [patch_message_id(commit, number, total, request=self.request,
+                                      to=self.to, version=thread.version)
+                     for number, commit in enumerate(self.commits, 1)]
+        cover_id = cover_message_id(patch_ids, self.title, self.sender, self.body,
+                                    thread.changes)
+        cover = cover_letter(self.commits, sender=self.sender, to=self.to, title=self.title,
+                             body=self.body, message_id=cover_id, thread=thread)
+        return [Draft(cover, cover_id)] + [
+            Draft(patch_mail(commit, number, total, to=self.to, message_id=patch_id,
+                             cover_id=cover_id, thread=thread), patch_id)
+            for number, (commit, patch_id) in enumerate(zip(self.commits, patch_ids), 1)]
 
-def _next_series(settings, series: Series, title: str, make):
-    from .series_revisions import next_series
+    def without_recipients(self) -> SeriesDrafts:
+        """The same drafts to no one: what is kept when ``to`` is invalid."""
+        return SeriesDrafts(self.commits, request=self.request, sender=self.sender, to=None,
+                            subject=self.title, body=self.body)
 
-    def make_for(thread, changes: str) -> list:
-        return make(Thread(thread.version, thread.in_reply_to, thread.references, changes))
+    @staticmethod
+    def kept(drafts: list[Draft]) -> tuple[bytes, str]:
+        """The file that keeps them, and its extension."""
+        return as_mbox([draft.data for draft in drafts]), ".mbox"
 
-    commits = [[commit.sha.decode("ascii", "replace"), summary(commit)]
-               for commit in series.commits]
-    return next_series(settings, series.branch_base, series.target, make_for, title,
-                       commits)
+    @staticmethod
+    def without_bundle(config, too_big: Exception) -> SeriesDrafts:
+        """A series has no bundle to leave out: ``too_big`` raised again."""
+        raise too_big
 
+    def unsafe(self, error: Exception, basename: str) -> Exception:
+        """Nothing to keep: brz send -o DIR writes the patches."""
+        from .errors import UnsafeDraft
 
-def _kept(messages: list, revision) -> bytes:
-    """What to keep: the drafts as the folder showed they must be, where
-    it was looked at."""
-    if revision is not None and revision.drafts:
-        messages = revision.drafts
-    return as_mbox([m.data for m in messages])
+        return UnsafeDraft(reason=str(error))
 
 
-def _drafts(series: Series, sender: Optional[str], to: Optional[str], title: str,
-            body: Optional[str], thread: Thread) -> list:
-    """The cover letter, then each patch, with their Message-IDs."""
-    from .store import Draft
+def series_drafts(branch, directive: bytes, commits: list[Commit], *,
+                  sender: Optional[str], to: Optional[str], subject: str,
+                  body: Optional[str]) -> SeriesDrafts:
+    """The series of ``directive`` (its target) sent from ``branch``."""
+    target = TARGET_LINE.search(directive)
+    request = request_name(branch.base, target.group(1).decode("utf-8") if target else "")
+    return SeriesDrafts(commits, request=request, sender=sender, to=to, subject=subject,
+                        body=body)
 
-    total = len(series.commits)
-    request = request_name(series.branch_base or "", series.target or "")
-    patch_ids = [patch_message_id(commit, number, total, request=request, to=to,
-                                  version=thread.version)
-                 for number, commit in enumerate(series.commits, 1)]
-    cover_id = cover_message_id(patch_ids, title, sender, body, thread.changes)
-    cover = cover_letter(series, sender=sender, to=to, title=title, body=body,
-                         message_id=cover_id, thread=thread)
-    return [Draft(cover, cover_id)] + [
-        Draft(patch_mail(commit, number, total, to=to, message_id=patch_id,
-                         cover_id=cover_id, thread=thread), patch_id)
-        for number, (commit, patch_id) in enumerate(zip(series.commits, patch_ids), 1)]
+
+def patch_tag(version: int) -> str:
+    return "PATCH" if version == 1 else "PATCH v%d" % version
 
 
 MBOX_SEPARATOR_LINE = b"From brz-imapclient Thu Jan  1 00:00:00 1970\n"

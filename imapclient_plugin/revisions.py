@@ -1,11 +1,16 @@
 """Revisions of a merge request: the next ``brz send`` replaces the drafts
 that were not sent, and replies to the version that was.
 
-The record (``merge_requests``) learns of a draft before it is uploaded,
-and of where it went once the server confirms it; the drafts it replaces
-are removed only after that, and only if provably brz's, unchanged
-(``own_drafts``).  A draft a kill, a lost reply or a refused removal left
-behind is still remembered, and the next send removes it the same way.
+One engine for every kind of merge request: a merge directive is one
+draft, a git series (``brz send --format=git``) its cover letter and one
+draft a patch, as ``git format-patch -v2 --in-reply-to`` threads them.
+The record (``merge_requests``) learns of each draft before it is
+uploaded, and of where it went once the server confirms it; the drafts
+it replaces are removed only after that, and only if provably brz's,
+unchanged (``own_drafts``).  A draft a kill, a lost reply or a refused
+removal left behind is still remembered, and the next send removes it
+the same way.  A message brz stored already, unchanged (same Message-ID,
+which names its content), is neither stored again nor removed.
 Versions count what was sent: v2 follows a sent v1 however many unsent
 drafts were replaced in between.
 """
@@ -15,15 +20,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from typing import Optional
+from typing import Optional, Protocol
 
 from breezy import trace
 
 from . import changes, errors, merge_requests, own_drafts, sent_copies
-from .draft_data import DraftData
 from .errors import printable
 from .merge_requests import DraftRecord, MergeRequest, SentRecord
-from .message import build_draft, draft_bytes
 from .settings import IMAPSettings
 from .store import Draft, StoredDraft
 from .wire.connection import logged_in
@@ -36,9 +39,10 @@ MERGE_TAG = re.compile(r"^\[MERGE( v\d+)?\] ?")
 
 @dataclasses.dataclass
 class Thread:
-    """How the next draft of a merge request is to be stored."""
+    """How the next drafts of a merge request are to be threaded."""
 
-    sent: Optional[SentRecord] = None  # the version it follows
+    sent: Optional[SentRecord] = None  # the version they follow
+    changes: str = ""  # what changed since it, for the first draft's text
 
     @property
     def version(self) -> int:
@@ -59,122 +63,155 @@ class Thread:
         return "[MERGE v%d] %s" % (self.version, MERGE_TAG.sub("", subject))
 
 
+class RequestDrafts(Protocol):
+    """What a merge request is made of, as the engine needs it: its drafts
+    for a thread, the first heading the others (``mail_client``'s
+    ``BundleDraft``, ``git_series.SeriesDrafts``)."""
+
+    title: str  # brz's subject without its tag: how a sent copy is found
+    revisions: list  # [[id, line]] of what it holds, for "changes since"
+    token: str  # what a sent copy's attachment holds (a directive's), or ""
+
+    def make(self, thread: Thread) -> list[Draft]: ...
+
+
 class NextRevision:
-    """brz send's draft as the next revision of its merge request: built
-    once the folder shows whether the last one was sent, remembered before
-    it is stored.  ``data`` is the latest draft built (kept if storing
-    fails)."""
+    """A merge request's drafts as its next revision: made once the
+    folder shows whether the last version was sent, remembered before they
+    are stored.  ``drafts`` are the latest made (kept if storing fails)."""
 
-    def __init__(self, key: str, request: MergeRequest, subject: str,
-                 fields: dict, revisions: list) -> None:
-        self.key, self.request, self.subject = key, request, subject
-        self.fields, self.revisions = fields, revisions
-        self.token = sent_copies.directive_token(fields["attachment"])
+    def __init__(self, key: str, request: MergeRequest, made_of: RequestDrafts) -> None:
+        self.key, self.request, self.made_of = key, request, made_of
         self.thread = Thread(request.sent)
-        self.data: Optional[DraftData] = None
-        self.message_id = ""
-        self.replaces: list = []  # DraftRecords still in the folder
+        self.drafts: list[Draft] = []
+        self.new: list[DraftRecord] = []  # of what this send uploads
+        self.replaces: list[DraftRecord] = []  # the earlier drafts still there
+        self._looked = False
 
-    def first(self, data: DraftData, message_id: str) -> Optional[Draft]:
-        """Where nothing is remembered, the draft already built is the
-        first revision: known before connecting, and storing it tells the
-        server nothing more."""
-        if self.request.drafts or self.request.sent:
-            return None
-        self._remember_new(data, message_id, folder=None)
-        return Draft(data, message_id, self._stored, after_append_is_local=True)
+    def adopt(self, drafts: list[Draft]) -> None:
+        """Where nothing is remembered, the drafts made before connecting
+        are the first revision: storing them needs no look at the folder."""
+        if not self.request.drafts and not self.request.sent:
+            self._remember(drafts, folder=None)
+            self._looked = True
 
-    def to_keep(self, data: DraftData) -> DraftData:
-        """The draft to keep when storing failed.  Where it failed before
-        the folder was looked at, it is built as the record says (the last
-        draft still unsent, the version sent last followed), and
-        remembered: ``brz imap-send`` of it replaces the earlier drafts."""
-        if self.data is None:
-            self._build(folder=None)
-        return self.data
-
-    def prepare(self, connection: Connection, folder: str) -> Draft:
-        """The draft, once ``folder`` (the Drafts folder in use) shows
+    def prepare(self, connection: Connection, folder: str) -> list[Draft]:
+        """The drafts, once ``folder`` (the Drafts folder in use) shows
         which remembered drafts are still unsent."""
-        self.thread = self._thread_for(connection, folder)
-        self._build(folder)
-        return Draft(self.data, self.message_id, self._stored,
-                     after_append_is_local=not self.replaces,
-                     sent_behind_append=self._checks if self.replaces else None)
+        if not self._looked:
+            self.thread = self._thread_for(connection, folder)
+            self._make(folder)
+            self._looked = True
+        return self.drafts
 
-    def _checks(self, connection: Connection, folder: str) -> list[bytes]:
-        return own_drafts.checks_before_removal(connection, folder, self.replaces)
+    def to_keep(self) -> list[Draft]:
+        """The drafts to keep when storing failed.  Where it failed before
+        the folder was looked at, they are made as the record says (the
+        version sent last followed), and remembered: ``brz imap-send`` of
+        them replaces the earlier drafts."""
+        if not self.drafts:
+            self._make(folder=None)
+        return self.drafts
+
+    def checks(self, connection: Connection, folder: str) -> list[bytes]:
+        """What to send behind the APPEND of one draft: the checks of the
+        drafts it replaces (they change no mail)."""
+        return (own_drafts.checks_before_removal(connection, folder, self.replaces)
+                if self.replaces else [])
+
+    @property
+    def stored_is_local(self) -> bool:
+        """Telling it the drafts are stored sends the server nothing."""
+        return not self.replaces
+
+    def stored(self, connection: Connection, folder: str, places: list[Appended],
+               checked: Optional[list] = None) -> None:
+        """All stored (``places``: where, as the server said, in the order
+        of ``drafts``): remembered so, then the drafts they replace removed
+        (``checked``: the replies to ``checks``, where sent ahead)."""
+        where = {draft.message_id: place for draft, place in zip(self.drafts, places)}
+        placed = [(record, where.get(record.message_id, Appended(None, None)))
+                  for record in self.new]
+        record_stored(connection, self.key, self.request, placed, folder, self.replaces,
+                      last_use=True, replies=checked)
+        sent = self.thread.sent
+        if sent is not None:
+            trace.note('%s saved as v%d, a reply to "%s" sent %s.',
+                       "Draft" if len(self.drafts) == 1 else "Series", self.thread.version,
+                       printable(sent.subject), sent.day or "earlier")
 
     def _thread_for(self, connection: Connection, folder: str) -> Thread:
+        """The thread the drafts join: the version last sent, found by the
+        newest of the remembered drafts that is gone from ``folder``; the
+        records of what is gone forgotten, those left alone said so."""
         request = self.request
         looks = own_drafts.look_and_say(connection, folder, request.drafts)
-        self.replaces = [r for r, found in zip(request.drafts, looks)
-                         if found.state == own_drafts.THERE]
+        there = [r for r, found in zip(request.drafts, looks) if found.state == own_drafts.THERE]
         gone = [r for r, found in zip(request.drafts, looks)
-                if found.state == own_drafts.GONE and r.stored]
+                if found.state == own_drafts.GONE and r.stored and _heads_its_send(r)]
         sent = request.sent
         if gone:
             newest = gone[-1]
-            copy = sent_copies.find_sent(connection, newest, MERGE_TAG.sub("", self.subject))
+            copy = sent_copies.find_sent(connection, newest, self.made_of.title)
             if copy is not None:
                 sent = SentRecord(copy.message_id, newest.version, newest.references,
                                   copy.subject, copy.day, newest.revisions)
-            elif not self.replaces:
+            elif not there:
                 trace.note(
                     'The previous draft of this merge request (%s) is neither in'
                     ' "%s" nor in a sent folder: it was edited or deleted, and is'
                     " left alone. %s", printable(newest.message_id), printable(folder),
                     "This draft starts a new thread." if sent is None else
                     "This draft follows v%d, sent %s." % (sent.version, sent.day))
-        request.sent = sent
-        request.drafts = list(self.replaces)
+        request.sent, request.drafts = sent, there
         return Thread(sent)
 
-    def _build(self, folder: Optional[str]) -> None:
-        thread = self.thread
-        message = build_draft(
-            subject=thread.subject(self.subject), in_reply_to=thread.in_reply_to,
-            references=thread.references,
-            changes=changes.since_sent(thread.sent, self.revisions) if thread.sent else "",
-            **self.fields)
-        self._remember_new(draft_bytes(message), message["Message-ID"], folder)
+    def _make(self, folder: Optional[str]) -> None:
+        sent = self.thread.sent
+        since = changes.since_sent(sent, self.made_of.revisions) if sent else ""
+        self.thread = Thread(sent, since)
+        self._remember(self.made_of.make(self.thread), folder)
 
-    def _remember_new(self, data: DraftData, message_id: str,
-                      folder: Optional[str]) -> None:
-        """Remembered before it is uploaded: a kill, a lost reply or a
-        timeout cannot leave it behind unknown."""
-        self.data, self.message_id = data, message_id
-        thread = self.thread
-        self.new = DraftRecord(
-            message_id, folder, own_drafts.fingerprint(data), thread.version,
-            thread.references,
-            day=datetime.date.today().isoformat(), token=self.token,
-            revisions=self.revisions)
-        self.request.drafts.append(self.new)
+    def _remember(self, drafts: list[Draft], folder: Optional[str]) -> None:
+        """Remembered before they are uploaded: a kill, a lost reply or a
+        timeout cannot leave them behind unknown.  A draft already
+        remembered (the same Message-ID: the same content) is neither
+        remembered again nor replaced."""
+        self.drafts = drafts
+        ids = {draft.message_id for draft in drafts}
+        known = {record.message_id for record in self.request.drafts}
+        self.replaces = [r for r in self.request.drafts if r.message_id not in ids]
+        thread, head = self.thread, drafts[0].message_id
+        today = datetime.date.today().isoformat()
+        self.new = [DraftRecord(
+            draft.message_id, folder, own_drafts.fingerprint(draft.data), thread.version,
+            thread.references + ([head] if index else []), day=today,
+            token=self.made_of.token if index == 0 else "",
+            revisions=self.made_of.revisions if index == 0 else [])
+            for index, draft in enumerate(drafts) if draft.message_id not in known]
+        self.request.drafts += self.new
         merge_requests.save(self.key, self.request)
 
-    def _stored(self, connection: Connection, folder: str, appended: Appended,
-                checked: Optional[list] = None) -> None:
-        """Stored: remembered where, then the drafts it replaces removed
-        (``checked``: the replies to their checks, sent behind the APPEND)."""
-        _record_stored(connection, self.key, self.request, self.new, folder, appended,
-                       self.replaces, last_use=True, replies=checked)
-        if self.thread.sent is not None:
-            trace.note('Draft saved as v%d, a reply to "%s" sent %s.',
-                       self.thread.version, printable(self.thread.sent.subject),
-                       self.thread.sent.day or "earlier")
+
+def _heads_its_send(record: DraftRecord) -> bool:
+    """A merge directive's draft or a series' cover letter, not one of its
+    patches (which reply to their cover letter, and hold no revisions)."""
+    return bool(record.token or record.revisions or not record.references)
 
 
-def _record_stored(connection: Connection, key: str, request: MergeRequest, record: DraftRecord,
-                   folder: str, appended: Appended, earlier: list, **removal) -> None:
-    """``record``'s draft is stored where the server said: remembered so,
-    then the ``earlier`` drafts it replaces removed (``own_drafts.remove``,
-    given ``removal``) and those settled forgotten.  A UID is kept only
-    with its UIDVALIDITY (a UID found by a search after a lost reply has
-    none, and is found again the same way when needed)."""
-    record.stored, record.folder = True, folder
-    if appended.uidvalidity is not None and appended.uid is not None:
-        record.uidvalidity, record.uid = appended.uidvalidity, appended.uid
+def record_stored(connection: Connection, key: str, request: MergeRequest,
+                  placed: list[tuple[DraftRecord, Appended]], folder: str,
+                  earlier: list, **removal) -> None:
+    """Each record's draft is stored where the server said: remembered
+    so, then the ``earlier`` drafts they replace removed
+    (``own_drafts.remove``, given ``removal``) and those settled
+    forgotten.  A UID is kept only with its UIDVALIDITY (a UID found by a
+    search after a lost reply has none, and is found again the same way
+    when needed)."""
+    for record, appended in placed:
+        record.stored, record.folder = True, folder
+        if appended.uidvalidity is not None and appended.uid is not None:
+            record.uidvalidity, record.uid = appended.uidvalidity, appended.uid
     merge_requests.save(key, request)
     if earlier:
         settled = own_drafts.remove(connection, folder, earlier, **removal)
@@ -206,13 +243,13 @@ def _settle(connection: Connection, key: str, request: MergeRequest, message_id:
     """The others of a series stored together (``just_stored``) are not
     the drafts it replaces."""
     (kept,) = [d for d in request.drafts if d.message_id == message_id][-1:]
-    _record_stored(connection, key, request, kept, where.folder.name, Appended(None, where.uid),
-                   [d for d in request.drafts
-                    if d is not kept and d.message_id not in just_stored])
+    record_stored(connection, key, request, [(kept, Appended(None, where.uid))],
+                  where.folder.name,
+                  [d for d in request.drafts if d is not kept and d.message_id not in just_stored])
 
 
-def next_revision(config, directive: bytes, settings: IMAPSettings, subject: str,
-                  fields: dict) -> Optional[NextRevision]:
+def next_revision(config, directive: bytes, settings: IMAPSettings,
+                  made_of: RequestDrafts) -> Optional[NextRevision]:
     """The merge request's next revision, or None where revisions are off
     (imap_revisions = False) or brz send gave no branch.  With
     imap_new_thread, what was remembered is forgotten: a new thread starts."""
@@ -222,8 +259,7 @@ def next_revision(config, directive: bytes, settings: IMAPSettings, subject: str
     if key is None:
         return None
     request = MergeRequest() if settings.new_thread else merge_requests.remembered(key)
-    revisions = changes.revisions_of(getattr(config, "branch", None), directive)
-    return NextRevision(key, request, subject, fields, revisions)
+    return NextRevision(key, request, made_of)
 
 
 def merge_request_key(config, directive: bytes, settings: IMAPSettings) -> Optional[str]:

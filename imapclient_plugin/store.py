@@ -12,7 +12,6 @@ from typing import Callable, Optional, Protocol, Sequence
 from breezy import trace
 
 from . import drafts, errors, folder_cache
-from .credentials import Password
 from .draft_data import DraftData, slices
 from .errors import printable
 from .settings import IMAPSettings
@@ -62,110 +61,107 @@ def subject_of(data: bytes, message_id: str) -> str:
     return subject[:80] or message_id
 
 
-# What is done on the connection that stored a draft (where the server
-# said: folder name and APPENDUID), with the replies of what was sent
-# behind its APPEND (else None).
-AfterAppend = Callable[[Connection, str, Appended, Optional[list]], None]
-
-
 @dataclasses.dataclass
 class Draft:
-    """A message to store, and what to do on the connection that stored it
-    once it is there: the connection's last use.  ``after_append_is_local``
-    where that sends the server nothing (LOGOUT then goes with the APPEND).
-    ``sent_behind_append(connection, folder)``: commands that change no
-    mail, to send right behind the APPEND, in its turn."""
+    """A message to store.  ``fresh_id`` where its Message-ID was just
+    made (brz send's merge directive): no folder can hold it yet, so it is
+    stored without a search first."""
 
     data: DraftData
     message_id: str
-    after_append: Optional[AfterAppend] = None
-    after_append_is_local: bool = False
-    sent_behind_append: Optional[Callable[[Connection, str], list]] = None
+    fresh_id: bool = False
+
+
+class Revision(Protocol):
+    """What stores a merge request's next revision (``revisions``) does
+    on the connection: make the drafts once the folder is known, be told
+    where they went."""
+
+    def prepare(self, connection: Connection, folder: str) -> list[Draft]: ...
+
+    def checks(self, connection: Connection, folder: str) -> list[bytes]: ...
 
     @property
-    def ends_with_append(self) -> bool:
-        return self.after_append is None or self.after_append_is_local
+    def stored_is_local(self) -> bool: ...
+
+    def stored(self, connection: Connection, folder: str, places: list[Appended],
+               checked: Optional[list] = None) -> None: ...
 
 
-def store_draft(settings: IMAPSettings, draft: Draft,
-                prepare: Optional[Callable[[Connection, str], Draft]] = None,
-                ) -> StoredDraft:
-    """Connect, log in, find the Drafts folder and append the draft to it.
-
-    Stores exactly one copy: if the connection is lost while the outcome of
-    the APPEND is unknown, it reconnects once and appends again only if no
-    message with its Message-ID arrived.  ``prepare``, given the connection
-    and the folder, returns the Draft to store instead (brz send's next
-    revision of a merge request depends on what the folder holds).  A
-    remembered folder the server no longer has (TRYCREATE) is forgotten
-    and found again, on a new connection: LOGOUT may have gone already.
-    """
+def store_drafts(settings: IMAPSettings, messages: Sequence[Draft],
+                 revision: Optional[Revision] = None) -> list[StoredDraft]:
+    """Connect, log in, find the Drafts folder and store each message
+    exactly once, in turns that do not grow with their number: what is
+    there already is found in one turn and skipped, the rest goes up in
+    one MULTIAPPEND where offered.  If the connection is lost while the
+    outcome is unknown, it reconnects once, looks, stores what is missing
+    and looks again.  ``revision`` (brz send) makes the messages once the
+    folder is known, and is told on the same connection where they went.
+    A remembered folder the server no longer has (TRYCREATE) is forgotten
+    and found again, on a new connection: LOGOUT may have gone already."""
     remembered = folder_cache.remembered(settings)
     try:
         with logged_in(settings) as connection:
-            return _store_on(connection, remembered, draft, prepare)
+            return _store_on(connection, remembered, messages, revision)
     except errors.MailboxRefused:
         if not remembered or settings.mailbox:
             raise
         folder_cache.forget(settings)
-        return store_draft(settings, draft, prepare)
+        return store_drafts(settings, messages, revision)
 
 
-def _store_on(connection: Connection, remembered: Optional[str], draft: Draft,
-              prepare: Optional[Callable[[Connection, str], Draft]]) -> StoredDraft:
+def _store_on(connection: Connection, remembered: Optional[str], messages: Sequence[Draft],
+              revision: Optional[Revision]) -> list[StoredDraft]:
     folder = _drafts_folder(connection, remembered)
-    if prepare is not None:
-        draft = prepare(connection, folder.name)
-    connection.check_append_limit(len(draft.data))
+    if revision is not None:
+        messages = revision.prepare(connection, folder.name)
+    connection.check_append_limit(max(len(m.data) for m in messages))
     try:
-        uid = _append_once(connection, folder.name, draft, check_first=False)
+        if len(messages) == 1 and messages[0].fresh_id:
+            places = [(_append_fresh(connection, folder.name, messages[0], revision), False)]
+        else:
+            places = _append_missing(connection, folder.name, messages)
+            _tell(revision, connection, folder.name, places)
     except LOST as lost:
-        return StoredDraft(folder, _append_after_lost_connection(
-            connection.settings, connection.password, folder.name, draft, lost))
-    return StoredDraft(folder, uid, drafts.gmail_link(connection, draft.message_id))
+        trace.note("%s Reconnecting to check %s.", lost, "whether the draft arrived"
+                   if len(messages) == 1 else "which drafts arrived")
+        with logged_in(connection.settings, password=connection.password) as again:
+            places = _append_missing(again, folder.name, messages, look_again=True)
+            _tell(revision, again, folder.name, places)
+        connection = again
+        if any(there for m, (_where, there) in zip(messages, places) if m.fresh_id):
+            trace.note("The draft was already there.")  # the upload whose reply was lost
+            places = [(where, there and not m.fresh_id)
+                      for m, (where, there) in zip(messages, places)]
+    return [StoredDraft(folder, where.uid, drafts.gmail_link(connection, m.message_id), there)
+            for m, (where, there) in zip(messages, places)]
 
 
-def store_drafts(settings: IMAPSettings, messages: Sequence[Draft],
-                 series: Optional[SeriesRevision] = None) -> list[StoredDraft]:
-    """Store each message exactly once over one connection (brz imap-send
-    of a series), in turns that do not grow with the series: what is there
-    already is found in one turn and skipped, the rest goes up in one
-    MULTIAPPEND where offered.  A lost connection is handled as for one
-    draft: reconnect, look, store what is missing, look again.  ``series``
-    (brz send --format=git) makes the messages once the folder is known,
-    and is told on the same connection where they went."""
-    remembered = folder_cache.remembered(settings)
-    with logged_in(settings) as connection:
-        folder = _drafts_folder(connection, remembered)
-        if series is not None:
-            messages = series.prepare(connection, folder.name)
-        try:
-            places = _append_missing(connection, folder.name, messages)
-        except errors.MailboxRefused:
-            if folder.how_found != drafts.REMEMBERED:
-                raise
-            folder_cache.forget(settings)
-            folder = _drafts_folder(connection, None)
-            places = _append_missing(connection, folder.name, messages)
-        except LOST as lost:
-            trace.note("%s Reconnecting to check which drafts arrived.", lost)
-            with logged_in(settings, password=connection.password) as again:
-                places = _append_missing(again, folder.name, messages, look_again=True)
-            series = None  # the next send settles what this one left
-        if series is not None:
-            series.stored(connection, folder.name, [where for where, _there in places])
-        links = [drafts.gmail_link(connection, m.message_id) for m in messages]
-    return [StoredDraft(folder, where.uid, link, there)
-            for (where, there), link in zip(places, links)]
+def _append_fresh(connection: Connection, folder: str, draft: Draft,
+                  revision: Optional[Revision]) -> Appended:
+    """One draft no folder holds yet, in one turn: the checks of what it
+    replaces behind its APPEND, and LOGOUT too where nothing follows."""
+    behind = revision.checks(connection, folder) if revision is not None else []
+    appended, pending = connection.append(
+        folder, draft.data, behind, logout=revision is None or revision.stored_is_local)
+    if revision is not None:
+        _tell(revision, connection, folder, [(appended, False)],
+              lambda: connection.replies(pending) if behind else None)
+    return appended
 
 
-class SeriesRevision(Protocol):
-    """The next revision of a series of drafts (``git_series``)."""
-
-    def prepare(self, connection: Connection, folder: str) -> list[Draft]: ...
-
-    def stored(self, connection: Connection, folder: str,
-               places: list[Appended]) -> None: ...
+def _tell(revision: Optional[Revision], connection: Connection, folder: str,
+          places: list[tuple[Appended, bool]],
+          checked: Callable[[], Optional[list]] = lambda: None) -> None:
+    """The revision learns where its drafts are.  They are stored whatever
+    happens then: a failure is a warning, not an error (which would have
+    the user store them again)."""
+    if revision is None:
+        return
+    try:
+        revision.stored(connection, folder, [where for where, _there in places], checked())
+    except errors.IMAPDraftError as e:
+        trace.warning("The draft is stored, but: %s", e)
 
 
 def _append_missing(connection: Connection, folder: str, messages: Sequence[Draft],
@@ -228,47 +224,6 @@ def _drafts_folder(connection: Connection, remembered: Optional[str]) -> drafts.
     if folder.was_discovered:
         folder_cache.remember(connection.settings, folder.name)
     return folder
-
-
-def _append_once(connection: Connection, folder: str, draft: Draft,
-                 check_first: bool, look_again: bool = False) -> Optional[int]:
-    """APPEND unless ``check_first`` finds the message already there; with
-    ``look_again``, remove any copy that landed beside it meanwhile.
-    Returns the UID, when the server says it."""
-    if check_first:
-        found = connection.find_each(folder, [draft.message_id]).get(draft.message_id)
-        if found:
-            trace.note("The draft was already there.")
-            _keep_one(connection, folder, found, draft.data)
-            return found[0]
-    behind = (draft.sent_behind_append(connection, folder)
-              if draft.sent_behind_append and not look_again else [])
-    appended, pending = connection.append(
-        folder, draft.data, behind, logout=draft.ends_with_append and not look_again)
-    uid = appended.uid
-    if look_again:
-        copies = connection.find_each(folder, [draft.message_id]).get(draft.message_id, [])
-        _keep_one(connection, folder, copies, draft.data)
-        uid = copies[0] if copies else uid
-    if draft.after_append is not None:
-        try:
-            draft.after_append(connection, folder, appended._replace(uid=uid),
-                               connection.replies(pending) if behind else None)
-        except errors.IMAPDraftError as e:  # must not make it look as if not stored
-            trace.warning("The draft is stored, but: %s", e)
-    return uid
-
-
-def _append_after_lost_connection(
-    settings: IMAPSettings, password: Optional[Password], folder: str,
-    draft: Draft, lost: errors.IMAPDraftError,
-) -> Optional[int]:
-    """The APPEND may or may not have landed: look (keeping one copy of
-    what is there), append if not, then look again, since the first upload
-    may have landed meanwhile."""
-    trace.note("%s Reconnecting to check whether the draft arrived.", lost)
-    with logged_in(settings, password=password) as again:
-        return _append_once(again, folder, draft, check_first=True, look_again=True)
 
 
 def _keep_one(connection: Connection, folder: str, copies: list[int],

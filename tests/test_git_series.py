@@ -252,6 +252,21 @@ class TestGitSeries(GitSeriesTestCase):
         self.assertEqual(["[PATCH 0/2] Add two", "[PATCH 1/2] Say hello to the world",
                           "[PATCH 2/2] Add two"], [d["Subject"] for d in self.drafts()])
 
+    def test_imap_send_of_a_kept_revision_replaces_the_unsent_series(self):
+        # One engine: kept before the folder was looked at, the series is
+        # remembered as the next revision, as a single draft is.
+        self.send("--format=git")
+        self.commit("Add three")
+        self.configure(imap_server="imap://127.0.0.1:1")  # nothing listens
+        kept = self.kept_message_path(self.send("--format=git", retcode=3)[1])
+        self.configure(self.server)
+        _, err = self.run_bzr(["imap-send", kept])
+        self.assertContainsString(err, "the earlier unsent drafts of this merge request")
+        self.assertEqual(["[PATCH 0/3] Add three", "[PATCH 1/3] Say hello to the world",
+                          "[PATCH 2/3] Add two", "[PATCH 3/3] Add three"],
+                         [d["Subject"] for d in self.drafts()])
+        self.assertEqual(3, len(self.server.messages(USER, "Trash")))
+
     def test_diffstat_counts_what_each_hunk_says(self):
         # A removed line that looks like a signature ("-- ") is counted; the
         # signature after the last hunk is not.
@@ -267,6 +282,9 @@ class TestGitSeries(GitSeriesTestCase):
                          git_series.diffstat([first, second]))
 
     def test_other_mail_clients_never_meet_the_hook(self):
+        branch = self.make_branch("other", format="git")
+        branch.get_config_stack().set("mail_client", "editor")
+
         class Directive:
             patch = None
             patches = [("0001-x.patch", b"From x")]
@@ -274,7 +292,8 @@ class TestGitSeries(GitSeriesTestCase):
         class Params:
             body, directive = "the body", Directive()
 
-        self.assertEqual("the body", git_series._take_series(Params()))
+        Params.branch = branch
+        self.assertEqual("the body", git_series._commits_as_text(Params()))
         self.assertIsNone(Params.directive.patch)
 
 

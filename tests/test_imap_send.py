@@ -334,7 +334,7 @@ class TestOneMessage(fixtures.SendTestCase):
     def test_reply_lost_after_the_append_of_a_new_message(self):
         proxy = self.reply_lost_on_second_connection()
         _, err = self.run_bzr(["imap-send", "b.eml"])
-        self.assertContainsString(err, "Reconnecting to check which drafts arrived.")
+        self.assertContainsString(err, "Reconnecting to check whether the draft arrived.")
         self.assertEqual(3, proxy.connections)
         self.assertEqual(["first", "second"], [s for s, _f in self.stored()])
 

@@ -8,7 +8,7 @@ from breezy import config, tests, ui
 
 from ..imapclient_plugin.message import build_draft, draft_bytes
 from ..imapclient_plugin.settings import read_settings
-from ..imapclient_plugin.store import Draft, store_draft
+from ..imapclient_plugin.store import Draft, store_drafts
 from . import fixtures
 from .fixtures import PASSWORD, USER
 
@@ -43,7 +43,7 @@ class TestProgress(tests.TestCaseInTempDir):
                               body=None, attachment=os.urandom(size),
                               filename="big.patch")
         data = draft_bytes(message)
-        store_draft(self.settings, Draft(data, message["Message-ID"]))
+        store_drafts(self.settings, [Draft(data, message["Message-ID"], fresh_id=True)])
         ((_flags, stored),) = self.server.messages(USER, "Drafts")
         self.assertEqual(bytes(data), stored)
         return len(data)
