@@ -38,7 +38,9 @@ class cmd_imap_send(Command):
     over one connection and takes about the time of one message.  A file
     kept by ``brz send`` is deleted once its message is stored; where it is
     the next revision of a merge request, the earlier draft it replaces is
-    removed as ``brz send`` would have.
+    removed as ``brz send`` would have.  A kept file that a later version
+    of its merge request replaced is not stored (``--superseded`` stores it
+    anyway).
 
     -v shows each step (the server, TLS, the login, the folder); ``brz
     -Dimap imap-send`` logs the IMAP conversation itself, credentials
@@ -46,9 +48,11 @@ class cmd_imap_send(Command):
     """
 
     takes_args = ["file+"]
-    takes_options = ["verbose"]
+    takes_options = ["verbose", Option(
+        "superseded", help="Store a message brz send kept even where a later version"
+        " of its merge request replaced it.")]
 
-    def run(self, file_list, verbose=False):
+    def run(self, file_list, verbose=False, superseded=False):
         from .settings import identity, identity_address, read_settings
 
         config = _config_stack()
@@ -59,13 +63,16 @@ class cmd_imap_send(Command):
         from .store import Draft, report_stored, store_drafts, subject_of
 
         # All read (and checked) first: bad input stores nothing.
-        messages = [Draft(data, message_id) for path, content in contents
-                    for data, message_id in messages_from(
-                        content, "stdin" if path == "-" else path, sender)]
+        inputs = [(path, [Draft(data, message_id) for data, message_id in messages_from(
+            content, "stdin" if path == "-" else path, sender)]) for path, content in contents]
+        messages = [message for _path, drafts in inputs for message in drafts]
         if not messages:
             raise errors.InvalidInput(name=" ".join(file_list),
                                       reason="it holds no message")
-        from .revisions import settle_kept
+        from .revisions import refuse_superseded, settle_kept
+
+        for path, drafts in inputs if not superseded else []:
+            refuse_superseded(path, [m.message_id for m in drafts])
 
         stored = store_drafts(settings, messages)
         for message, where in zip(messages, stored):

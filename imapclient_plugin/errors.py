@@ -224,6 +224,14 @@ class InvalidInput(IMAPDraftError):
     _fmt = "Cannot store %(name)s: %(reason)s. Nothing from it was stored."
 
 
+class SupersededDraft(IMAPDraftError):
+    _fmt = (
+        "%(name)s holds a draft of the merge request %(request)s that a later"
+        " version replaced (%(newer)s). Nothing from it was stored. To store it"
+        " anyway, as a draft of its own: brz imap-send --superseded %(name)s"
+    )
+
+
 class InvalidRecipient(IMAPDraftError):
     _fmt = (
         'Invalid recipient "%(value)s": %(reason)s. Give addresses like'

@@ -93,15 +93,17 @@ class IMAPDraftClient(MailClient):
                     revision = next_revision(self.config, made_of.attachment, settings, made_of)
                     stored = _store_revision(settings, drafts, revision)
         except errors.IMAPDraftError as e:
-            raise _not_stored(e, made_of, _latest(drafts, revision), basename)
+            raise _not_stored(e, made_of, _latest(drafts, revision), basename, revision)
         except Terminated as e:
             stopped = (errors.InterruptedAtThePrompt if e.at_the_prompt
                        else errors.Interrupted)
             raise _not_stored(stopped(signal=e.name), made_of, _latest(drafts, revision),
-                              basename)
+                              basename, revision)
         except BaseException:
             data, extension = made_of.kept(_latest(drafts, revision))
-            trace.note("The message was kept in %s", keep_unsent(data, basename, extension))
+            path = keep_unsent(data, basename, extension)
+            trace.note("The message was kept in %s", path)
+            _remember_kept(revision, path)
             raise
         drafts = revision.drafts if revision is not None else drafts
         for draft, where in zip(drafts, stored):
@@ -123,9 +125,22 @@ def _latest(drafts: list, revision) -> list:
 
 
 def _not_stored(reason: errors.IMAPDraftError, made_of: Drafts, drafts: list,
-                basename: str) -> errors.IMAPDraftError:
+                basename: str, revision=None) -> errors.IMAPDraftError:
     data, extension = made_of.kept(drafts)
-    return not_stored(reason, data, basename, extension)
+    error = not_stored(reason, data, basename, extension)
+    _remember_kept(revision, getattr(error, "path", None))
+    return error
+
+
+def _remember_kept(revision, path: Optional[str]) -> None:
+    """The revision's record learns the file: a later version removes it.
+    A record that cannot be written costs only that (a warning)."""
+    if revision is None or path is None:
+        return
+    try:
+        revision.kept_in(path)
+    except OSError as e:
+        trace.warning("Cannot read back %s (%s).", path, e.strerror or e)
 
 
 class BundleDraft:

@@ -19,6 +19,7 @@ own entry: two branches sent at once keep each other's.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from typing import Callable, Optional
 
@@ -64,6 +65,7 @@ class DraftRecord:
     day: str = ""  # YYYY-MM-DD it was stored
     token: str = ""  # the directive's revision_id and timestamp
     revisions: list = dataclasses.field(default_factory=list)  # [[id, line]]
+    kept: list = dataclasses.field(default_factory=list)  # [path, sha256]: brz send kept it
 
 
 @dataclasses.dataclass
@@ -83,6 +85,8 @@ class SentRecord:
 class MergeRequest:
     drafts: list = dataclasses.field(default_factory=list)  # of DraftRecord
     sent: Optional[SentRecord] = None
+    # Message-IDs of kept drafts a later version replaced: not to be stored
+    superseded: list = dataclasses.field(default_factory=list)
 
 
 class Damaged(ValueError):
@@ -131,6 +135,17 @@ def save(key: str, request: MergeRequest) -> None:
 def owner_of(message_id: str) -> Optional[tuple[str, MergeRequest]]:
     """The merge request (key, record) that set out to store the draft with
     this Message-ID: ``brz imap-send`` of a message ``brz send`` kept."""
+    return _first_with(lambda request: any(d.message_id == message_id
+                                           for d in request.drafts))
+
+
+def superseding(message_id: str) -> Optional[tuple[str, MergeRequest]]:
+    """The merge request (key, record) where a later version replaced the
+    kept draft with this Message-ID."""
+    return _first_with(lambda request: message_id in request.superseded)
+
+
+def _first_with(wanted: Callable[[MergeRequest], bool]) -> Optional[tuple[str, MergeRequest]]:
     if cache_files.untrusted(CACHE_FILE) is not None:
         return None
     for key, entry in cache_files.load(CACHE_FILE).items():
@@ -138,7 +153,7 @@ def owner_of(message_id: str) -> Optional[tuple[str, MergeRequest]]:
             request = parsed(entry)
         except Damaged:
             continue
-        if any(d.message_id == message_id for d in request.drafts):
+        if wanted(request):
             return key, request
     return None
 
@@ -178,6 +193,13 @@ def _revisions(value: object) -> bool:
         for pair in value)
 
 
+def _kept(value: object) -> bool:
+    return value == [] or (isinstance(value, list) and len(value) == 2
+                           and _text(4096)(value[0]) and os.path.isabs(value[0])
+                           and isinstance(value[1], str) and len(value[1]) == 64
+                           and FINGERPRINT.match(value[1]) is not None)
+
+
 def _day(value: object) -> bool:
     return isinstance(value, str) and DAY.match(value) is not None
 
@@ -194,6 +216,7 @@ DRAFT_FIELDS = {
     "day": _day,
     "token": _text(1000),
     "revisions": _revisions,
+    "kept": _kept,
 }
 SENT_FIELDS = {
     "message_id": is_message_id,
@@ -225,15 +248,20 @@ def parsed(entry: object) -> MergeRequest:
     what brz writes (or wrote before it kept several drafts)."""
     if isinstance(entry, dict) and "drafts" not in entry and "message_id" in entry:
         return MergeRequest([_legacy(entry)])
-    if not isinstance(entry, dict) or set(entry) != {"drafts", "sent"}:
+    if not isinstance(entry, dict) or not (
+            {"drafts", "sent"} <= set(entry) <= {"drafts", "sent", "superseded"}):
         raise Damaged("the entry is not a merge request's record")
+    superseded = entry.get("superseded", [])
+    if not _message_ids(superseded):
+        raise Damaged("its superseded drafts are not a list of Message-IDs")
     drafts = entry["drafts"]
     if not isinstance(drafts, list) or len(drafts) > 100:
         raise Damaged("its drafts are not a list")
     sent = entry["sent"]
     return MergeRequest(
         [_checked(DraftRecord, DRAFT_FIELDS, d, "a draft") for d in drafts],
-        None if sent is None else _checked(SentRecord, SENT_FIELDS, sent, "its sent version"))
+        None if sent is None else _checked(SentRecord, SENT_FIELDS, sent, "its sent version"),
+        superseded)
 
 
 def _legacy(entry: dict) -> DraftRecord:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import re
 from typing import Optional, Protocol
 
@@ -86,6 +87,7 @@ class NextRevision:
         self.drafts: list[Draft] = []
         self.new: list[DraftRecord] = []  # of what this send uploads
         self.replaces: list[DraftRecord] = []  # the earlier drafts still there
+        self.superseded: list[DraftRecord] = []  # earlier ones brz send kept in a file
         self._looked = False
 
     def adopt(self, drafts: list[Draft]) -> None:
@@ -134,17 +136,29 @@ class NextRevision:
                   for record in self.new]
         record_stored(connection, self.key, self.request, placed, folder, self.replaces,
                       last_use=True, replies=checked)
+        forget_kept_files(self.key, self.request, self.superseded)
         sent = self.thread.sent
         if sent is not None:
             trace.note('%s saved as v%d, a reply to "%s" sent %s.',
                        "Draft" if len(self.drafts) == 1 else "Series", self.thread.version,
                        printable(sent.subject), sent.day or "earlier")
 
+    def kept_in(self, path: str) -> None:
+        """The drafts are kept in ``path`` (storing failed): remembered
+        with the head draft, so that a later version removes the file."""
+        from .unsent import file_digest
+
+        head = [r for r in self.request.drafts if r.message_id == self.drafts[0].message_id]
+        if head and os.path.isabs(path):
+            head[-1].kept = [path, file_digest(path)]
+            merge_requests.save(self.key, self.request)
+
     def _thread_for(self, connection: Connection, folder: str) -> Thread:
         """The thread the drafts join: the version last sent, found by the
         newest of the remembered drafts that is gone from ``folder``; the
         records of what is gone forgotten, those left alone said so."""
         request = self.request
+        self.superseded = [r for r in request.drafts if r.kept]
         looks = own_drafts.look_and_say(connection, folder, request.drafts)
         there = [r for r, found in zip(request.drafts, looks) if found.state == own_drafts.THERE]
         gone = [r for r, found in zip(request.drafts, looks)
@@ -199,6 +213,20 @@ def _heads_its_send(record: DraftRecord) -> bool:
     return bool(record.token or record.revisions or not record.references)
 
 
+def forget_kept_files(key: str, request: MergeRequest, superseded: list) -> None:
+    """The files brz send kept ``superseded``'s drafts in are replaced by
+    a version now stored: removed where unchanged (``unsent``)."""
+    from .unsent import remove_superseded
+
+    for record in superseded:
+        remove_superseded(record.kept)
+        record.kept = []
+    if superseded:
+        ids = [r.message_id for r in superseded if r.message_id not in request.superseded]
+        request.superseded = (request.superseded + ids)[-100:]
+        merge_requests.save(key, request)
+
+
 def record_stored(connection: Connection, key: str, request: MergeRequest,
                   placed: list[tuple[DraftRecord, Appended]], folder: str,
                   earlier: list, **removal) -> None:
@@ -232,20 +260,43 @@ def settle_kept(settings: IMAPSettings, stored: list[tuple[str, StoredDraft]]) -
     just_stored = {message_id for message_id, _where in stored}
     try:
         with logged_in(settings) as connection:
-            for message_id, where, (key, request) in owned:
-                _settle(connection, key, request, message_id, where, just_stored)
+            for message_id, where, _owner in owned:
+                # Read again each time: the one before may have changed it.
+                owner = merge_requests.owner_of(message_id)
+                if owner is not None:
+                    _settle(connection, owner[0], owner[1], message_id, where, just_stored)
     except errors.IMAPDraftError as e:
         trace.warning("The draft is stored, but: %s", e)
 
 
+def refuse_superseded(name: str, message_ids: list[str]) -> None:
+    """SupersededDraft where ``name`` holds a kept draft that a later
+    version of its merge request replaced: storing it would bring the old
+    version back beside the new one."""
+    for message_id in message_ids:
+        found = merge_requests.superseding(message_id)
+        if found is None:
+            continue
+        key, request = found
+        heads = [d for d in request.drafts if _heads_its_send(d)]
+        newer = ("v%d, stored %s" % (heads[-1].version, heads[-1].day or "earlier") if heads
+                 else "v%d, sent %s" % (request.sent.version, request.sent.day or "earlier")
+                 if request.sent else "since removed")
+        raise errors.SupersededDraft(name=name, request=printable(key), newer=newer)
+
+
 def _settle(connection: Connection, key: str, request: MergeRequest, message_id: str,
             where: StoredDraft, just_stored: set) -> None:
-    """The others of a series stored together (``just_stored``) are not
-    the drafts it replaces."""
-    (kept,) = [d for d in request.drafts if d.message_id == message_id][-1:]
+    """The kept draft replaces the drafts remembered before it, and their
+    kept files; the others of a series stored together (``just_stored``)
+    and any newer version are not replaced."""
+    index = max(i for i, d in enumerate(request.drafts) if d.message_id == message_id)
+    kept, older = request.drafts[index], request.drafts[:index]
+    kept.kept = []  # the file is removed by brz imap-send
     record_stored(connection, key, request, [(kept, Appended(None, where.uid))],
-                  where.folder.name,
-                  [d for d in request.drafts if d is not kept and d.message_id not in just_stored])
+                  where.folder.name, [d for d in older if d.message_id not in just_stored])
+    forget_kept_files(key, request, [d for d in older
+                                     if d.kept and d.message_id not in just_stored])
 
 
 def next_revision(config, directive: bytes, settings: IMAPSettings,

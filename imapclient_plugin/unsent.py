@@ -10,9 +10,11 @@ written at all, the error says so beside why the send failed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -56,6 +58,38 @@ def keep_unsent(data: DraftData, basename: str, extension: str = ".eml") -> str:
         trace.warning("Cannot write to %s (%s); using %s instead.",
                       unsent_dir(), e.strerror, tempfile.gettempdir())
         return _write_new(tempfile.gettempdir(), stem, extension, data)
+
+
+def file_digest(path: str) -> str:
+    """The SHA-256 of a kept file, read a slice at a time: what proves it
+    unchanged when a later send supersedes it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def remove_superseded(kept: list) -> None:
+    """Remove a kept file (``[path, digest]``) that a later version of its
+    merge request replaces, only if it is still the regular file brz wrote
+    in the unsent folder, byte for byte; else leave it, and say so."""
+    path, digest = kept
+    try:
+        info = os.lstat(path)
+        same = (stat.S_ISREG(info.st_mode)
+                and os.path.dirname(path) == os.path.abspath(unsent_dir())
+                and file_digest(path) == digest)
+    except FileNotFoundError:
+        return  # stored by brz imap-send, or removed by the user
+    except OSError as e:
+        trace.warning("Left %s, kept by an earlier brz send: %s.", path, e.strerror or e)
+        return
+    if not same:
+        trace.note("Left %s, kept by an earlier brz send: it changed since.", path)
+        return
+    os.remove(path)
+    trace.note("Removed %s, kept by an earlier brz send: this version replaces it.", path)
 
 
 def _write_new(directory: str, stem: str, extension: str, data: DraftData) -> str:

@@ -41,9 +41,16 @@ class TestChecks(tests.TestCase):
                        {"folder": "Drafts\u202e"}, {"folder": "Drafts\x1b[2J"},
                        {"fingerprint": "x" * 64}, {"fingerprint": None}, {"version": 0}, {"references": "<a@b>"},
                        {"day": "yesterday"}, {"revisions": [["a"]]},
-                       {"extra": 1}):
+                       {"kept": ["kept.eml", "0" * 64]}, {"kept": ["/k.eml", "x"]},
+                       {"kept": ["/k.eml"]}, {"extra": 1}):
             self.assertRaises(Damaged, merge_requests.parsed, damaged(**fields))
         self.assertRaises(Damaged, merge_requests.parsed, {"drafts": {}, "sent": None})
+        self.assertRaises(Damaged, merge_requests.parsed, dict(GOOD, superseded="<a@b>"))
+        self.assertRaises(Damaged, merge_requests.parsed, dict(GOOD, superseded=["a"]))
+        self.assertEqual(["<a@b>"], merge_requests.parsed(
+            dict(GOOD, superseded=["<a@b>"])).superseded)
+        self.assertEqual(["/k.eml", "0" * 64], merge_requests.parsed(
+            damaged(kept=["/k.eml", "0" * 64])).drafts[0].kept)
         self.assertRaises(Damaged, merge_requests.parsed, [])
 
     def test_what_an_earlier_version_wrote_is_read_without_a_fingerprint(self):

@@ -269,6 +269,69 @@ class TestRevisionsOnGMail(TestRevisions):
         self.assertEqual("[MERGE] Address review", draft["Subject"])
 
 
+class TestKeptFiles(RevisionsTestCase):
+    """The files failed sends keep belong to their merge request."""
+
+    def failed_send(self) -> str:
+        self.configure(imap_server="imap://127.0.0.1:1")  # nothing listens
+        try:
+            return self.kept_message_path(self.send(retcode=3)[1])
+        finally:
+            self.configure(self.server)
+
+    def test_two_kept_files_stored_then_a_send_leave_one_draft(self):
+        self.send()
+        self.commit("Address review")
+        first, second = self.failed_send(), self.failed_send()
+        self.run_bzr(["imap-send", first], working_dir="feature")
+        self.run_bzr(["imap-send", second], working_dir="feature")
+        self.assertEqual(1, len(self.merge_requests()))
+        self.send()
+        self.assertEqual(1, len(self.merge_requests()))
+        self.assertEqual(3, len(self.drafts("Trash")))
+
+    def test_a_send_removes_the_kept_files_it_supersedes(self):
+        self.send()
+        self.commit("Address review")
+        first, second = self.failed_send(), self.failed_send()
+        with open(second, "ab") as f:
+            f.write(b"A note of mine.\r\n")
+        _, err = self.send()
+        self.assertPathDoesNotExist(first)
+        self.assertContainsString(err, "Removed %s, kept by an earlier brz send" % first)
+        self.assertPathExists(second)
+        self.assertContainsString(err, "Left %s, kept by an earlier brz send: it changed"
+                                  % second)
+        self.assertEqual(1, len(self.merge_requests()))
+
+    def test_a_kept_file_a_later_send_replaced_is_not_stored(self):
+        self.send()
+        self.commit("Address review")
+        kept = self.failed_send()
+        with open(kept, "rb") as f:
+            copy = f.read()
+        self.send()
+        self.assertPathDoesNotExist(kept)
+        with open(kept, "wb") as f:  # the user put it back
+            f.write(copy)
+        _, err = self.run_bzr(["imap-send", kept], working_dir="feature", retcode=3)
+        self.assertContainsRe(err, r"holds a draft of the merge request .* that a later"
+                              r" version replaced \(v1, stored \d{4}-\d\d-\d\d\)\."
+                              r" Nothing from it was stored\.")
+        self.assertEqual(1, len(self.merge_requests()))
+        self.run_bzr(["imap-send", "--superseded", kept], working_dir="feature")
+        self.assertEqual(2, len(self.merge_requests()))
+
+    def test_imap_send_of_the_newer_kept_file_removes_the_older(self):
+        self.send()
+        self.commit("Address review")
+        first, second = self.failed_send(), self.failed_send()
+        _, err = self.run_bzr(["imap-send", second], working_dir="feature")
+        self.assertContainsString(err, "Removed %s, kept by an earlier brz send" % first)
+        self.assertPathDoesNotExist(first)
+        self.assertEqual(1, len(self.merge_requests()))
+
+
 class TestRevisionsOnCyrus(TestRevisions):
     """The same on Cyrus IMAP (Fastmail's server), which drops what is sent
     behind a login before its reply."""
