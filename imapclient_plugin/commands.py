@@ -236,6 +236,6 @@ def _read(path: str) -> bytes:
 
 
 def _is_kept(path: str) -> bool:
-    from .unsent import unsent_dir
+    from .unsent import is_kept
 
-    return path != "-" and os.path.dirname(os.path.abspath(path)) == os.path.abspath(unsent_dir())
+    return path != "-" and is_kept(path)

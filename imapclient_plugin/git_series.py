@@ -35,7 +35,7 @@ from breezy import trace
 from . import git_am
 from .errors import CommitNotSendable, NothingToSend
 from .inputs import content_message_id
-from .merge_requests import request_name
+from .merge_requests import directive_target, request_name
 from .message import (POLICY, USER_AGENT, addresses, check_headers, header_text,
                       parsed_sender)
 
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 HOOK_LABEL = "imapclient: brz send --format=git as threaded drafts"
 MERGE_PREFIX = "[MERGE] "
 SERIES_MARK = b"# brz-imapclient: the commits of a git directive\n"
-TARGET_LINE = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
 COMMIT_LINE = re.compile(rb"^# commit: ([0-9a-f]{40})$", re.MULTILINE)
 PATCH_COMMIT = re.compile(rb"From ([0-9a-f]{40}) ")
 
@@ -108,8 +107,7 @@ def series_in(branch, directive: bytes) -> Optional[list[Commit]]:
         return None
     commits = _commits(branch.repository, COMMIT_LINE.findall(directive))
     if not commits:  # only merges of what the target has
-        target = TARGET_LINE.search(directive)
-        raise NothingToSend(target=target.group(1).decode("utf-8") if target else "")
+        raise NothingToSend(target=directive_target(directive) or "")
     return commits
 
 
@@ -360,8 +358,7 @@ def series_drafts(branch, directive: bytes, commits: list[Commit], *,
                   sender: Optional[str], to: Optional[str], subject: str,
                   body: Optional[str]) -> SeriesDrafts:
     """The series of ``directive`` (its target) sent from ``branch``."""
-    target = TARGET_LINE.search(directive)
-    request = request_name(branch.base, target.group(1).decode("utf-8") if target else "")
+    request = request_name(branch.base, directive_target(directive) or "")
     return SeriesDrafts(commits, request=request, sender=sender, to=to, subject=subject,
                         body=body)
 

@@ -38,6 +38,16 @@ MAX_UID = 2 ** 32 - 1
 MAX_REVISIONS = 200  # remembered of one version: what "changes since" lists
 
 
+TARGET_BRANCH = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
+
+
+def directive_target(directive: bytes) -> Optional[str]:
+    """The submit branch a directive names (``# target_branch:``, which
+    the git series' text carries too), or None."""
+    found = TARGET_BRANCH.search(directive[:4096])
+    return found.group(1).decode("utf-8", "replace") if found else None
+
+
 def request_name(branch_base: str, target: str) -> str:
     """Which merge request this is, on any account: the branch and its
     target (the record's key adds the account, a series' Message-IDs

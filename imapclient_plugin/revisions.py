@@ -34,7 +34,6 @@ from .wire.connection import logged_in
 from .wire.mailbox import Connection
 from .wire.replies import Appended
 
-TARGET_BRANCH = re.compile(rb"^# target_branch: (\S+)$", re.MULTILINE)
 MERGE_TAG = re.compile(r"^\[MERGE( v\d+)?\] ?")
 
 
@@ -317,10 +316,10 @@ def merge_request_key(config, directive: bytes, settings: IMAPSettings) -> Optio
     """Which merge request this is: the branch and the directive's target,
     on this account; None where brz send gave no branch."""
     branch = getattr(config, "branch", None)
-    target = TARGET_BRANCH.search(directive[:4096])
+    target = merge_requests.directive_target(directive)
     if branch is None or target is None:
         return None
-    return request_key(branch.base, target.group(1).decode("utf-8", "replace"), settings)
+    return request_key(branch.base, target, settings)
 
 
 def request_key(branch_base: str, target: str, settings: IMAPSettings) -> str:

@@ -60,6 +60,11 @@ def keep_unsent(data: DraftData, basename: str, extension: str = ".eml") -> str:
         return _write_new(tempfile.gettempdir(), stem, extension, data)
 
 
+def is_kept(path: str) -> bool:
+    """``path`` is in the folder where brz send keeps what it could not store."""
+    return os.path.dirname(os.path.abspath(path)) == os.path.abspath(unsent_dir())
+
+
 def file_digest(path: str) -> str:
     """The SHA-256 of a kept file, read a slice at a time: what proves it
     unchanged when a later send supersedes it."""
@@ -78,7 +83,7 @@ def remove_superseded(kept: list) -> None:
     try:
         info = os.lstat(path)
         same = (stat.S_ISREG(info.st_mode)
-                and os.path.dirname(path) == os.path.abspath(unsent_dir())
+                and is_kept(path)
                 and file_digest(path) == digest)
     except FileNotFoundError:
         return  # stored by brz imap-send, or removed by the user
