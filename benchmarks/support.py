@@ -70,9 +70,11 @@ class Workspace:
             f.write(data)
 
     def run(self, argv, cwd=None, stdin=None, stdout=subprocess.DEVNULL, env=None):
+        """Run ``argv`` with no terminal (a new session), so that a keyring
+        asking for its master password reads ``stdin`` as well."""
         done = subprocess.run(argv, cwd=cwd or self.root, env=env or self.env,
                               input=stdin, text=True, stdout=stdout,
-                              stderr=subprocess.PIPE)
+                              stderr=subprocess.PIPE, start_new_session=True)
         if done.returncode:
             sys.exit("%s failed:\n%s" % (argv[:3], done.stderr[-2000:]))
         return done
