@@ -315,6 +315,18 @@ class NothingToSend(IMAPDraftError):
         super().__init__(target=printable(target))
 
 
+class PatchWithoutCommit(IMAPDraftError):
+    _fmt = (
+        "Breezy made the patch %(name)s of this series without the line that"
+        ' names its commit ("From <commit> ..."), so the series would go'
+        " without it. Nothing was stored. Send the branch as a bundle (brz"
+        " send without --format=git), and report this with your Breezy version."
+    )
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=printable(name))
+
+
 class CommitNotSendable(IMAPDraftError):
     _fmt = (
         'Commit %(commit)s ("%(summary)s") cannot go as a patch that git am'

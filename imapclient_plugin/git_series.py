@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Optional
 from breezy import trace
 
 from . import git_am
-from .errors import CommitNotSendable, NothingToSend
+from .errors import CommitNotSendable, NothingToSend, PatchWithoutCommit
 from .inputs import content_message_id
 from .merge_requests import directive_target, request_name
 from .message import (POLICY, USER_AGENT, addresses, check_headers, header_text,
@@ -84,12 +84,20 @@ def _commits_as_text(params) -> Optional[str]:
         if directive.revision_id == getattr(directive, "base_revision_id", None):
             raise NothingToSend(target=directive.target_branch)
         return params.body
-    shas = [PATCH_COMMIT.match(bytes(patch)) for _name, patch in patches]
     # Breezy joins to_lines() (self.patch) before it calls the client.
     directive.patch = SERIES_MARK + b"# target_branch: %s\n" % re.sub(
         r"\s", "%20", directive.target_branch).encode("utf-8") + b"".join(
-        b"# commit: %s\n" % sha.group(1) for sha in shas if sha is not None)
+        b"# commit: %s\n" % _patch_commit(name, patch) for name, patch in patches)
     return params.body
+
+
+def _patch_commit(name: str, patch: bytes) -> bytes:
+    """The commit a patch of the directive holds; PatchWithoutCommit if it
+    does not say, rather than a series without it."""
+    found = PATCH_COMMIT.match(bytes(patch))
+    if found is None:
+        raise PatchWithoutCommit(name=str(name))
+    return found.group(1)
 
 
 def _sent_by_imapclient(branch) -> bool:

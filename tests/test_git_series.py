@@ -12,7 +12,7 @@ from typing import Optional
 
 from breezy import tests
 
-from ..imapclient_plugin import git_series
+from ..imapclient_plugin import errors, git_series
 from . import fixtures, test_mail_program
 from .fixtures import PASSWORD, USER, parse
 from .proxy import RewritingProxy
@@ -281,20 +281,36 @@ class TestGitSeries(GitSeriesTestCase):
                          " 2 files changed, 3 insertions(+), 1 deletions(-)\n",
                          git_series.diffstat([first, second]))
 
-    def test_other_mail_clients_never_meet_the_hook(self):
+    def hook_params(self, mail_client: str, patches: list[tuple[str, bytes]]):
+        """What Breezy gives the hook: a git branch whose mail client is
+        ``mail_client`` and a directive of ``patches``."""
         branch = self.make_branch("other", format="git")
-        branch.get_config_stack().set("mail_client", "editor")
+        branch.get_config_stack().set("mail_client", mail_client)
 
         class Directive:
             patch = None
-            patches = [("0001-x.patch", b"From x")]
+            target_branch = "file:///trunk"
 
         class Params:
             body, directive = "the body", Directive()
 
-        Params.branch = branch
-        self.assertEqual("the body", git_series._commits_as_text(Params()))
-        self.assertIsNone(Params.directive.patch)
+        Params.branch, Directive.patches = branch, patches
+        return Params()
+
+    def test_other_mail_clients_never_meet_the_hook(self):
+        params = self.hook_params("editor", [("0001-x.patch", b"From x")])
+        self.assertEqual("the body", git_series._commits_as_text(params))
+        self.assertIsNone(params.directive.patch)
+
+    def test_a_patch_without_its_commit_stops_the_send(self):
+        sha = b"1" * 40
+        params = self.hook_params("imapclient", [
+            ("0001-a.patch", b"From %s Mon Sep 17 00:00:00 2001\n" % sha),
+            ("0002-b.patch", b"Subject: no From line\n")])
+        err = self.assertRaises(errors.PatchWithoutCommit,
+                                git_series._commits_as_text, params)
+        self.assertContainsString(str(err), "0002-b.patch")
+        self.assertIsNone(params.directive.patch)
 
 
 NEOMUTTRC = test_mail_program.MUTT_ACCOUNT + """\
