@@ -134,7 +134,8 @@ def whole_command(ws: Workspace, server: DovecotServer, mbox: str) -> None:
     low, ratio, high = statistics.quantiles(
         [b / g for b, g in zip(times["brz"], times["git"])], n=4)
     row("brz imap-send of one message, whole process, keyring not pinned"
-        " (%s, median of %d pairs)" % (backend.rsplit(".", 1)[-1], WHOLE_COMMAND_RUNS), "%.0f ms" % (ours * 1000),
+        " (%s, median of %d pairs)" % (backend.rsplit(".", 1)[-1], WHOLE_COMMAND_RUNS),
+        "%.0f ms" % (ours * 1000),
         "%.0f ms git imap-send" % (git * 1000),
         check(ratio <= 1.1, "%.2fx paired, middle half %.2f-%.2f (target <= 1.1x)"
               % (ratio, low, high)))
